@@ -1,0 +1,37 @@
+"""Everything Dagster loads.
+
+``dagster dev -m siheyuan.definitions`` shows one graph: ingest → dbt → publish.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from siheyuan.defs.dbt_assets import dbt_resource, siheyuan_dbt_assets
+from siheyuan.defs.ingest_assets import ingest_assets
+from siheyuan.defs.publish_assets import published_version
+from siheyuan.defs.resources import WarehouseResource
+from siheyuan.defs.sensors import build_landing_sensor
+
+JOB_NAME = "siheyuan_job"
+
+# One process, steps in order: DuckDB has a single writer, and the run lock is held by this process.
+siheyuan_job = dg.define_asset_job(
+    JOB_NAME, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor
+)
+
+
+def build_definitions(warehouse: str = "", landing: str = "") -> dg.Definitions:
+    """Definitions bound to a warehouse and landing folder (empty: flags' env vars/defaults)."""
+    return dg.Definitions(
+        assets=[*ingest_assets, siheyuan_dbt_assets, published_version],
+        jobs=[siheyuan_job],
+        sensors=[build_landing_sensor(siheyuan_job)],
+        resources={
+            "warehouse": WarehouseResource(warehouse=warehouse, landing=landing),
+            "dbt": dbt_resource(),
+        },
+    )
+
+
+defs = build_definitions()

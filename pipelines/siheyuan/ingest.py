@@ -1,0 +1,349 @@
+"""Apply landed batches of one dataset to the run's working database, once each and in order.
+
+Per file, the batch registry (``meta.batch``) decides:
+
+* its content (SHA-256) was already applied, under any name → ``duplicate``: a no-op, recorded once;
+* it was rejected before and has not changed → rejected again (fix the file or remove it);
+* it is older than a batch of the same dataset already applied → rejected as out of order
+  (applying it would roll the department's state back);
+* otherwise it is read, checked row by row, and its accepted rows are appended to
+  ``raw.<dataset>`` with their lineage, its unusable rows to ``meta.quarantine`` with a reason.
+
+Snapshot and delta semantics are applied downstream (dbt intermediate models) from the full raw
+history, so replaying the same files always rebuilds the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from siheyuan.contracts import SourceContract
+from siheyuan.landing import LandedFile, discover
+from siheyuan.readers import BatchRejected, RawRow, RowProblem, read_batch
+from siheyuan.warehouse import LINEAGE_COLUMNS, connect, ensure_meta, ensure_raw_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOutcome:
+    """What happened to one file; the row counts always balance (see :meth:`balanced`)."""
+
+    file_name: str
+    dataset: str
+    batch_id: str
+    status: str  # applied | duplicate | rejected
+    reason_code: str | None = None
+    reason: str | None = None
+    rows_received: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    apply_seq: int | None = None
+
+    def balanced(self) -> bool:
+        return (
+            self.rows_received == self.rows_accepted + self.rows_quarantined + self.rows_duplicate
+        )
+
+
+@dataclass
+class CheckedBatch:
+    accepted: list[tuple[RawRow, str, str | None]]  # row, source key, normalised op
+    quarantined: list[RowProblem]
+    duplicates: int
+
+
+def check_rows(contract: SourceContract, rows: list[RawRow]) -> CheckedBatch:
+    """Row-level rules: key present, required values present, operation known, duplicates.
+
+    An exact repeat of a row (same key, same values) is collapsed and counted. In a snapshot, a key
+    that repeats with different content keeps its last row and quarantines the earlier ones, so
+    the record neither disappears nor silently changes; in a delta, repeats are successive changes
+    and all are kept in file order.
+    """
+    accepted: list[tuple[RawRow, str, str | None]] = []
+    quarantined: list[RowProblem] = []
+    duplicates = 0
+    seen: dict[str, int] = {}  # key -> index in accepted
+    for row in rows:
+        key = contract.source_key(row.values)
+        if key is None:
+            quarantined.append(
+                RowProblem(
+                    row.row_number,
+                    "missing_source_key",
+                    f"no source key ({' + '.join(contract.key.columns)} empty)",
+                )
+            )
+            continue
+        empty = [
+            c
+            for c in contract.required_columns
+            if c not in contract.key.columns and not (row.values.get(c) or "").strip()
+        ]
+        if empty:
+            quarantined.append(
+                RowProblem(
+                    row.row_number,
+                    "missing_required",
+                    f"required value(s) empty: {', '.join(empty)}",
+                    key,
+                )
+            )
+            continue
+        op = None
+        if contract.operation is not None:
+            op = contract.operation.normalise(row.values.get(contract.operation.column))
+            if op is None:
+                quarantined.append(
+                    RowProblem(
+                        row.row_number,
+                        "unknown_operation",
+                        f"operation in {contract.operation.column} is not one of the "
+                        "contract's insert/update/delete values",
+                        key,
+                    )
+                )
+                continue
+        if key in seen:
+            previous = accepted[seen[key]][0]
+            if previous.values == row.values:
+                duplicates += 1
+                continue
+            if contract.kind == "snapshot":
+                quarantined.append(
+                    RowProblem(
+                        previous.row_number,
+                        "conflicting_duplicate_key",
+                        f"source key repeats on row {row.row_number} with different "
+                        "content; the later row is kept",
+                        key,
+                    )
+                )
+                accepted[seen[key]] = (row, key, op)
+                continue
+        seen[key] = len(accepted)
+        accepted.append((row, key, op))
+    accepted.sort(key=lambda a: a[0].row_number)
+    return CheckedBatch(accepted, quarantined, duplicates)
+
+
+def _registry(conn, dataset: str) -> tuple[set[str], dict[tuple[str, str], str], tuple | None]:
+    applied = {
+        r[0]
+        for r in conn.execute(
+            "SELECT file_sha256 FROM meta.batch WHERE dataset = ? AND status = 'applied'",
+            [dataset],
+        ).fetchall()
+    }
+    seen = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute(
+            "SELECT file_name, file_sha256, status FROM meta.batch WHERE dataset = ?", [dataset]
+        ).fetchall()
+    }
+    latest = conn.execute(
+        "SELECT extract_date, seq, file_name FROM meta.batch WHERE dataset = ? "
+        "AND status = 'applied' ORDER BY extract_date DESC, seq DESC LIMIT 1",
+        [dataset],
+    ).fetchone()
+    return applied, seen, latest
+
+
+def _record(conn, f: LandedFile, kind: str, outcome: BatchOutcome, run_id: str) -> None:
+    conn.execute(
+        "INSERT INTO meta.batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            f.batch_id,
+            f.dataset,
+            f.department,
+            f.file_name,
+            f.sha256,
+            f.extract_date,
+            f.seq,
+            kind,
+            outcome.apply_seq,
+            outcome.status,
+            outcome.reason_code,
+            outcome.reason,
+            outcome.rows_received,
+            outcome.rows_accepted,
+            outcome.rows_quarantined,
+            outcome.rows_duplicate,
+            run_id,
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
+    )
+
+
+def _raw_arrow(
+    contract: SourceContract,
+    f: LandedFile,
+    checked: CheckedBatch,
+    apply_seq: int,
+    ingested_at: datetime,
+) -> pa.Table:
+    n = len(checked.accepted)
+    columns: dict[str, pa.Array] = {
+        "_batch_id": pa.array([f.batch_id] * n, pa.string()),
+        "_apply_seq": pa.array([apply_seq] * n, pa.int64()),
+        "_extract_date": pa.array([f.extract_date] * n, pa.date32()),
+        "_file_name": pa.array([f.file_name] * n, pa.string()),
+        "_file_sha256": pa.array([f.sha256] * n, pa.string()),
+        "_row_number": pa.array([r.row_number for r, _, _ in checked.accepted], pa.int64()),
+        "_ingested_at": pa.array([ingested_at] * n, pa.timestamp("us")),
+        "_source_key": pa.array([k for _, k, _ in checked.accepted], pa.string()),
+        "_op": pa.array([op for _, _, op in checked.accepted], pa.string()),
+    }
+    assert list(columns) == [name for name, _ in LINEAGE_COLUMNS]
+    for c in contract.column_names:
+        columns[c] = pa.array([r.values.get(c) for r, _, _ in checked.accepted], pa.string())
+    return pa.table(columns)
+
+
+def apply_file(conn, contract: SourceContract, f: LandedFile, run_id: str) -> BatchOutcome:
+    """Read, check and append one batch inside one transaction."""
+    result = read_batch(contract, f.path)
+    checked = check_rows(contract, result.rows)
+    problems = result.problems + checked.quarantined
+    outcome = BatchOutcome(
+        f.file_name,
+        f.dataset,
+        f.batch_id,
+        "applied",
+        rows_received=result.rows_received,
+        rows_accepted=len(checked.accepted),
+        rows_quarantined=len(problems),
+        rows_duplicate=checked.duplicates,
+    )
+    if contract.kind == "snapshot" and not checked.accepted:
+        raise BatchRejected(
+            "empty_snapshot",
+            f"{f.file_name}: snapshot has no usable rows; applying it would end every record",
+        )
+    if result.extra_columns:
+        log.warning(
+            "%s: columns not in the contract are ignored: %s",
+            f.file_name,
+            ", ".join(result.extra_columns),
+        )
+    ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        row = conn.execute("SELECT coalesce(max(apply_seq), 0) + 1 FROM meta.batch").fetchone()
+        outcome.apply_seq = int(row[0]) if row else 1
+        table = ensure_raw_table(conn, contract)
+        arrow = _raw_arrow(contract, f, checked, outcome.apply_seq, ingested_at)
+        conn.register("incoming_batch", arrow)
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_batch")
+        conn.unregister("incoming_batch")
+        if problems:
+            conn.executemany(
+                "INSERT INTO meta.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [
+                        f.batch_id,
+                        f.dataset,
+                        f.file_name,
+                        p.row_number,
+                        p.source_key,
+                        p.reason_code,
+                        p.reason,
+                        run_id,
+                        ingested_at,
+                    ]
+                    for p in problems
+                ],
+            )
+        _record(conn, f, contract.kind, outcome, run_id)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return outcome
+
+
+def ingest_dataset(
+    working_db: Path,
+    live_db: Path,
+    contract: SourceContract,
+    landing: Path,
+    run_id: str,
+) -> list[BatchOutcome]:
+    """Apply every new batch of ``contract``'s dataset. Stops at the first rejected file.
+
+    Rejections are recorded in the live database (the working copy of a failed run is thrown
+    away, but an auditor must still see that the file was refused, and why).
+    """
+    files, _ = discover(landing, {contract.dataset: contract}, {contract.dataset})
+    outcomes: list[BatchOutcome] = []
+    with connect(working_db) as conn:
+        ensure_meta(conn)
+        ensure_raw_table(conn, contract)
+        applied, seen, latest = _registry(conn, contract.dataset)
+        for f in files:
+            if f.sha256 in applied:
+                outcome = BatchOutcome(
+                    f.file_name,
+                    f.dataset,
+                    f.batch_id,
+                    "duplicate",
+                    reason="same content as a batch already applied",
+                )
+                if (f.file_name, f.sha256) not in seen:
+                    _record(conn, f, contract.kind, outcome, run_id)
+                    seen[(f.file_name, f.sha256)] = "duplicate"
+                outcomes.append(outcome)
+                continue
+            try:
+                if seen.get((f.file_name, f.sha256)) == "rejected":
+                    prior = conn.execute(
+                        "SELECT reason_code, reason FROM meta.batch WHERE file_name = ? AND "
+                        "file_sha256 = ? AND status = 'rejected' ORDER BY recorded_at DESC LIMIT 1",
+                        [f.file_name, f.sha256],
+                    ).fetchone()
+                    code, reason = prior if prior else ("rejected", f"{f.file_name}: rejected")
+                    raise BatchRejected(code, f"{reason} (unchanged since it was rejected)")
+                if latest is not None and (f.extract_date, f.seq) <= (latest[0], latest[1]):
+                    raise BatchRejected(
+                        "out_of_order",
+                        f"{f.file_name}: older than or same date as {latest[2]}, which is already "
+                        "applied; applying it would roll the dataset back",
+                    )
+                outcome = apply_file(conn, contract, f, run_id)
+            except BatchRejected as exc:
+                outcome = BatchOutcome(
+                    f.file_name,
+                    f.dataset,
+                    f.batch_id,
+                    "rejected",
+                    reason_code=exc.reason_code,
+                    reason=exc.reason,
+                )
+                if seen.get((f.file_name, f.sha256)) != "rejected":
+                    with connect(live_db) as live:
+                        ensure_meta(live)
+                        _record(live, f, contract.kind, outcome, run_id)
+                outcomes.append(outcome)
+                log.error("rejected %s", exc.reason)
+                break
+            applied.add(f.sha256)
+            seen[(f.file_name, f.sha256)] = "applied"
+            latest = (f.extract_date, f.seq, f.file_name)
+            log.info(
+                "applied %s: %d received, %d accepted, %d quarantined, %d duplicate",
+                f.file_name,
+                outcome.rows_received,
+                outcome.rows_accepted,
+                outcome.rows_quarantined,
+                outcome.rows_duplicate,
+            )
+            outcomes.append(outcome)
+        conn.execute("CHECKPOINT")
+    return outcomes

@@ -1,0 +1,253 @@
+"""Write a published version and make it current, so that no reader ever sees half of one.
+
+The order of a publish is the whole guarantee:
+
+1. every table is written to ``published/.<version>.partial/`` with a manifest, then the folder is
+   renamed to ``published/<version>/`` (a rename is atomic on one file system);
+2. the version is recorded in the run's working database, which then *replaces* the live database
+   (``os.replace``) — this is the commit point: batches count as applied only from here;
+3. ``published/CURRENT`` is rewritten through a temporary file and a rename.
+
+A crash before 2 leaves an orphan folder that the next run deletes, and the batches are applied
+again. A crash between 2 and 3 is rolled forward by the next run (``recover``), which points
+CURRENT at the version the live database says was published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+# The consumer contract (shared/specs/department-extracts.md, "What the hub publishes").
+PUBLISHED_TABLES: tuple[str, ...] = (
+    "resident",
+    "household",
+    "household_member",
+    "building",
+    "resident_source_xref",
+)
+MARTS_SCHEMA = "marts"
+MANIFEST = "_manifest.json"
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    version: str
+    number: int
+    path: Path
+    table_rows: dict[str, int]
+    batch_ids: list[str]
+
+
+def version_name(number: int) -> str:
+    return f"v{number:06d}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_current(layout: WarehouseLayout) -> str | None:
+    try:
+        value = layout.current_pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return value or None
+
+
+def set_current(layout: WarehouseLayout, version: str) -> None:
+    """Atomically point CURRENT at ``version`` (temp file, fsync, rename, fsync the folder)."""
+    tmp = layout.published / f".CURRENT.{os.getpid()}.tmp"
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(version + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, layout.current_pointer)
+    _fsync_dir(layout.published)
+
+
+def run_batch_ids(working_db: Path, run_id: str) -> list[str]:
+    with connect(working_db, read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT batch_id FROM meta.batch WHERE run_id = ? AND status = 'applied' "
+            "ORDER BY apply_seq",
+            [run_id],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> PublishedVersion:
+    """Steps 1 and the record of step 2: export the marts into a complete version folder."""
+    layout.published.mkdir(parents=True, exist_ok=True)
+    with connect(working_db) as conn:
+        row = conn.execute(
+            "SELECT coalesce(max(version_number), 0) + 1 FROM meta.publish"
+        ).fetchone()
+        number = int(row[0]) if row else 1
+        version = version_name(number)
+        partial = layout.published / f".{version}.partial"
+        final = layout.published / version
+        for stale in (partial, final):
+            if stale.exists():  # leftovers of a crashed run that never committed
+                shutil.rmtree(stale)
+        partial.mkdir(parents=True)
+        table_rows: dict[str, int] = {}
+        files: dict[str, str] = {}
+        for table in PUBLISHED_TABLES:
+            target = partial / f"{table}.parquet"
+            conn.execute(
+                f"COPY (SELECT * FROM {MARTS_SCHEMA}.\"{table}\") TO '{target}' "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+            count = conn.execute(f'SELECT count(*) FROM {MARTS_SCHEMA}."{table}"').fetchone()
+            table_rows[table] = int(count[0]) if count else 0
+            files[table] = _sha256(target)
+        batch_ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT batch_id FROM meta.batch WHERE status = 'applied' ORDER BY apply_seq"
+            ).fetchall()
+        ]
+        published_at = datetime.now(UTC).replace(tzinfo=None)
+        manifest = {
+            "version": version,
+            "version_number": number,
+            "published_at": published_at.isoformat(timespec="seconds") + "Z",
+            "run_id": run_id,
+            "tables": {
+                t: {"file": f"{t}.parquet", "rows": table_rows[t], "sha256": files[t]}
+                for t in PUBLISHED_TABLES
+            },
+            "batches_in_this_version": batch_ids,
+            "batches_new_in_this_run": [
+                r[0]
+                for r in conn.execute(
+                    "SELECT batch_id FROM meta.batch WHERE run_id = ? AND status = 'applied' "
+                    "ORDER BY apply_seq",
+                    [run_id],
+                ).fetchall()
+            ],
+        }
+        manifest_path = partial / MANIFEST
+        manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+        for path in partial.iterdir():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(partial)
+        os.rename(partial, final)
+        _fsync_dir(layout.published)
+        conn.execute(
+            "INSERT INTO meta.publish VALUES (?, ?, ?, ?, ?, ?)",
+            [version, number, run_id, published_at, batch_ids, json.dumps(table_rows)],
+        )
+        conn.execute("CHECKPOINT")
+    return PublishedVersion(version, number, final, table_rows, batch_ids)
+
+
+def registry_changed(working_db: Path, run_id: str) -> int:
+    """How many registry rows this run recorded (duplicates of applied content, for example)."""
+    with connect(working_db, read_only=True) as conn:
+        row = conn.execute("SELECT count(*) FROM meta.batch WHERE run_id = ?", [run_id]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def commit_registry(layout: WarehouseLayout, working_db: Path) -> None:
+    """Swap in a working database whose data did not change (only registry rows were added)."""
+    with connect(working_db) as conn:
+        conn.execute("CHECKPOINT")
+    os.replace(working_db, layout.database)
+    _fsync_dir(layout.database.parent)
+
+
+def commit(layout: WarehouseLayout, working_db: Path, version: PublishedVersion) -> None:
+    """Step 2 (swap the working database in) and step 3 (point CURRENT at the version)."""
+    wal = working_db.with_name(working_db.name + ".wal")
+    if wal.exists():  # CHECKPOINT ran; a WAL here means the copy is not self-contained
+        raise RuntimeError(f"working database {working_db.name} still has a WAL; not committing")
+    os.replace(working_db, layout.database)
+    _fsync_dir(layout.database.parent)
+    set_current(layout, version.version)
+    log.info("published %s", version.version)
+
+
+def latest_recorded_version(layout: WarehouseLayout) -> str | None:
+    if not layout.database.exists():
+        return None
+    with connect(layout.database) as conn:
+        has = conn.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'meta' AND table_name = 'publish'"
+        ).fetchone()
+        if not has or not has[0]:
+            return None
+        row = conn.execute(
+            "SELECT version FROM meta.publish ORDER BY version_number DESC LIMIT 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def recover(layout: WarehouseLayout) -> list[str]:
+    """Bring a warehouse left by a crashed run back to its last committed state.
+
+    Returns what was done, for the run log. Call only while holding the run lock.
+    """
+    actions: list[str] = []
+    if layout.work_dir.exists():
+        for leftover in layout.work_dir.iterdir():
+            leftover.unlink()
+            actions.append(f"removed working file {leftover.name} of an unfinished run")
+    recorded = latest_recorded_version(layout)
+    if layout.published.exists():
+        known: set[str] = set()
+        if layout.database.exists() and recorded:
+            with connect(layout.database, read_only=True) as conn:
+                known = {r[0] for r in conn.execute("SELECT version FROM meta.publish").fetchall()}
+        for entry in layout.published.iterdir():
+            if entry.name.endswith(".partial") or (
+                entry.is_dir() and entry.name.startswith("v") and entry.name not in known
+            ):
+                shutil.rmtree(entry)
+                actions.append(f"removed {entry.name}, written by a run that never committed")
+            elif entry.name.startswith(".CURRENT.") and entry.name.endswith(".tmp"):
+                entry.unlink()
+    if recorded and read_current(layout) != recorded and (layout.published / recorded).is_dir():
+        set_current(layout, recorded)
+        actions.append(f"CURRENT rolled forward to {recorded}, committed before a crash")
+    return actions
+
+
+def prune(layout: WarehouseLayout, keep: int) -> list[str]:
+    """Delete the oldest version folders beyond ``keep`` (never the current one)."""
+    current = read_current(layout)
+    versions = sorted(
+        p.name for p in layout.published.iterdir() if p.is_dir() and p.name.startswith("v")
+    )
+    removed: list[str] = []
+    for name in versions[: max(0, len(versions) - max(keep, 1))]:
+        if name != current:
+            shutil.rmtree(layout.published / name)
+            removed.append(name)
+    return removed

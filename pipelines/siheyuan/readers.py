@@ -1,0 +1,289 @@
+"""Read one delivered file into raw text rows, exactly as the department wrote them.
+
+Readers never clean values: every cell stays the department's text (trimmed of nothing), so every
+published value can be traced back to what arrived. They decide only three things:
+
+* the whole file is unreadable as its contract declares (wrong encoding, sheet missing, a declared
+  column missing or renamed, no header) → :class:`BatchRejected`, nothing from it is applied;
+* one row cannot be used (empty, wrong number of fields, a JSON line that does not parse) → a
+  :class:`RowProblem` with its physical row number, kept for the quarantine;
+* everything else → a :class:`RawRow` of text values keyed by the delivered column names.
+
+Accepted quirk: a UTF-8 byte-order mark on a UTF-8 file is stripped (the file still decodes
+losslessly; Excel on Windows writes one when saving "CSV UTF-8").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from siheyuan.contracts import SourceContract
+
+UTF8_BOM = "\ufeff"
+
+
+class BatchRejected(Exception):
+    """A whole file cannot be applied. ``reason`` is one line an engineer can act on."""
+
+    def __init__(self, reason_code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.reason_code = reason_code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RawRow:
+    row_number: int
+    values: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row_number: int
+    reason_code: str
+    reason: str
+    source_key: str | None = None
+
+
+@dataclass
+class ReadResult:
+    rows: list[RawRow] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows_received(self) -> int:
+        return len(self.rows) + len(self.problems)
+
+
+def read_batch(contract: SourceContract, path: Path) -> ReadResult:
+    """Read ``path`` as ``contract`` declares it."""
+    fmt = contract.file.format
+    if fmt == "csv":
+        return _read_csv(contract, path)
+    if fmt == "jsonl":
+        return _read_jsonl(contract, path)
+    if fmt == "xlsx":
+        return _read_xlsx(contract, path)
+    raise BatchRejected("unsupported_format", f"{path.name}: unsupported format {fmt}")
+
+
+# --- text files -------------------------------------------------------------------------------
+
+
+def _decode(contract: SourceContract, path: Path) -> str:
+    encoding = contract.file.encoding or "utf-8"
+    data = path.read_bytes()
+    try:
+        text = data.decode(encoding, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BatchRejected(
+            "undecodable",
+            f"{path.name}: cannot be decoded as {encoding} at byte {exc.start} "
+            f"(wrong encoding or a truncated multi-byte character)",
+        ) from None
+    if text.startswith(UTF8_BOM):
+        text = text[1:]
+    return text
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def _check_header(contract: SourceContract, path: Path, header: list[str]) -> list[str]:
+    """Reject a file whose declared columns are not all there; return the extra ones."""
+    missing = [c for c in contract.column_names if c not in header]
+    if missing:
+        extra = [h for h in header if h not in contract.column_names]
+        hint = f"; unexpected columns: {', '.join(extra)}" if extra else ""
+        raise BatchRejected(
+            "missing_columns",
+            f"{path.name}: declared column(s) missing or renamed: {', '.join(missing)}{hint}",
+        )
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise BatchRejected(
+            "duplicate_columns", f"{path.name}: column(s) appear twice: {', '.join(duplicated)}"
+        )
+    return [h for h in header if h not in contract.column_names]
+
+
+def _read_csv(contract: SourceContract, path: Path) -> ReadResult:
+    text = _decode(contract, path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=contract.file.delimiter)
+    try:
+        header_cells = next(reader)
+    except StopIteration:
+        raise BatchRejected("empty_file", f"{path.name}: the file is empty (no header)") from None
+    except csv.Error as exc:
+        raise BatchRejected("unreadable", f"{path.name}: header cannot be parsed: {exc}") from None
+    header = [h.strip() for h in header_cells]
+    result = ReadResult(extra_columns=_check_header(contract, path, header))
+    wanted = [(header.index(c), c) for c in contract.column_names]
+    last_line = reader.line_num
+    try:
+        for cells in reader:
+            row_number = last_line + 1  # physical line where this record starts
+            last_line = reader.line_num
+            if all(_blank(c) for c in cells):
+                result.problems.append(RowProblem(row_number, "empty_row", "empty row"))
+                continue
+            values = {
+                c: (cells[i] if i < len(cells) and cells[i] != "" else None) for i, c in wanted
+            }
+            if len(cells) != len(header):
+                result.problems.append(
+                    RowProblem(
+                        row_number,
+                        "field_count_mismatch",
+                        f"row has {len(cells)} fields, the header has {len(header)} "
+                        "(shifted, cut or merged row)",
+                        contract.source_key(values),
+                    )
+                )
+                continue
+            result.rows.append(RawRow(row_number, values))
+    except csv.Error as exc:
+        raise BatchRejected(
+            "unreadable", f"{path.name}: CSV cannot be parsed near line {reader.line_num}: {exc}"
+        ) from None
+    return result
+
+
+def _json_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
+    text = _decode(contract, path)
+    result = ReadResult()
+    seen_keys: set[str] = set()
+    declared = contract.column_names
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            result.problems.append(RowProblem(line_no, "empty_row", "empty line"))
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            result.problems.append(
+                RowProblem(line_no, "malformed_json", f"line is not valid JSON ({exc.msg})")
+            )
+            continue
+        if not isinstance(obj, dict):
+            result.problems.append(
+                RowProblem(line_no, "malformed_json", "line is JSON but not an object")
+            )
+            continue
+        seen_keys.update(obj)
+        result.rows.append(RawRow(line_no, {c: _json_text(obj.get(c)) for c in declared}))
+    if not result.rows and not result.problems:
+        raise BatchRejected("empty_file", f"{path.name}: the file is empty")
+    if result.rows:
+        missing = [c for c in contract.required_columns if c not in seen_keys]
+        if missing:
+            raise BatchRejected(
+                "missing_columns",
+                f"{path.name}: required key(s) missing or renamed in every line: "
+                f"{', '.join(missing)}",
+            )
+        result.extra_columns = sorted(seen_keys - set(declared))
+    return result
+
+
+# --- spreadsheets -----------------------------------------------------------------------------
+
+
+def xlsx_cell_text(value: object) -> str | None:
+    """A spreadsheet cell as the text the department meant, without inventing precision.
+
+    Integral numbers below 1e15 print as integers (member numbers, amounts); anything larger keeps
+    Excel's 15 significant digits in exponent form, so an ID number Excel turned into a number stays
+    recognisably mangled (``4.10102199001011E+17``) instead of looking like a plausible 18-digit ID.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15G")
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10**15 else format(float(value), ".15G")
+    return str(value)
+
+
+def _sheet_rows(path: Path, sheet: str) -> Iterator[list[object]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several types for a broken zip/xml
+        raise BatchRejected(
+            "unreadable", f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})"
+        ) from None
+    if sheet not in workbook.sheet_names:
+        raise BatchRejected(
+            "sheet_missing",
+            f"{path.name}: sheet {sheet!r} not found (sheets: {', '.join(workbook.sheet_names)})",
+        )
+    yield from workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+
+
+def _read_xlsx(contract: SourceContract, path: Path) -> ReadResult:
+    sheet = contract.file.sheet or ""
+    rows = _sheet_rows(path, sheet)
+    header_at = contract.file.header_row
+    header: list[str] | None = None
+    result = ReadResult()
+    wanted: list[tuple[int, str]] = []
+    for index, cells in enumerate(rows, start=1):
+        if index < header_at:
+            continue
+        if index == header_at:
+            header = [(xlsx_cell_text(c) or "").strip() for c in cells]
+            while header and header[-1] == "":
+                header.pop()
+            result.extra_columns = _check_header(contract, path, header)
+            wanted = [(header.index(c), c) for c in contract.column_names]
+            continue
+        texts = [xlsx_cell_text(c) for c in cells]
+        if all(_blank(t) for t in texts):
+            result.problems.append(RowProblem(index, "empty_row", "empty row"))
+            continue
+        values = {c: (texts[i] if i < len(texts) else None) for i, c in wanted}
+        result.rows.append(RawRow(index, values))
+    if header is None:
+        raise BatchRejected("empty_file", f"{path.name}: sheet {sheet!r} has no header row")
+    # A trailing run of empty rows is only the sheet's used range, not delivered rows.
+    while (
+        result.problems
+        and result.problems[-1].reason_code == "empty_row"
+        and (not result.rows or result.problems[-1].row_number > result.rows[-1].row_number)
+    ):
+        result.problems.pop()
+    return result

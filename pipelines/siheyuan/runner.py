@@ -1,0 +1,165 @@
+"""Run the Dagster job in-process, without a webserver, and say what happened.
+
+This is what ``siheyuan run`` and ``siheyuan demo`` call; the Dagster UI runs the same job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from siheyuan.contracts import load_contracts
+from siheyuan.landing import LandedFile, UnrecognisedFile, discover
+from siheyuan.publish import read_current, recover
+from siheyuan.runlock import RunLock
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    new: list[LandedFile]
+    known: list[LandedFile]
+    unrecognised: list[UnrecognisedFile]
+
+
+@dataclass
+class RunReport:
+    status: str  # published | nothing_new | rejected | failed
+    run_id: str | None = None
+    version: str | None = None
+    message: str | None = None
+    batches: list[dict] = field(default_factory=list)
+    table_rows: dict[str, int] = field(default_factory=dict)
+    unrecognised: list[UnrecognisedFile] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status in ("published", "nothing_new") else 1
+
+
+def plan(landing: Path, layout: WarehouseLayout) -> Plan:
+    """Which landed files the live registry has not settled yet (applied or duplicate)."""
+    files, unrecognised = discover(landing, load_contracts())
+    settled: set[str] = set()
+    settled_names: set[tuple[str, str]] = set()
+    if layout.database.exists():
+        with connect(layout.database, read_only=True) as conn:
+            has = conn.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = 'meta' AND table_name = 'batch'"
+            ).fetchone()
+            if has and has[0]:
+                for sha, name, status in conn.execute(
+                    "SELECT file_sha256, file_name, status FROM meta.batch"
+                ).fetchall():
+                    if status == "applied":
+                        settled.add(sha)
+                    if status in ("applied", "duplicate"):
+                        settled_names.add((name, sha))
+    # New: content never applied, or a replay under a name the registry has not recorded yet
+    # (the run records it as a duplicate, so the auditor sees every file that ever arrived).
+    new = [
+        f for f in files if f.sha256 not in settled or (f.file_name, f.sha256) not in settled_names
+    ]
+    known = [f for f in files if f not in new]
+    return Plan(new, known, unrecognised)
+
+
+def _batches_of_run(layout: WarehouseLayout, run_id: str) -> list[dict]:
+    if not layout.database.exists():
+        return []
+    with connect(layout.database, read_only=True) as conn:
+        cur = conn.execute(
+            "SELECT file_name, dataset, status, reason, rows_received, rows_accepted, "
+            "rows_quarantined, rows_duplicate FROM meta.batch WHERE run_id = ? "
+            "ORDER BY coalesce(apply_seq, 9e18), extract_date, seq, dataset",
+            [run_id],
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _table_rows(layout: WarehouseLayout, version: str) -> dict[str, int]:
+    with connect(layout.database, read_only=True) as conn:
+        row = conn.execute(
+            "SELECT table_rows FROM meta.publish WHERE version = ?", [version]
+        ).fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def run_job(landing: Path, warehouse: Path) -> RunReport:
+    """Apply every new batch under ``landing`` to ``warehouse`` and publish."""
+    import dagster as dg
+
+    from siheyuan.definitions import JOB_NAME, build_definitions
+
+    layout = WarehouseLayout(warehouse)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    with RunLock(layout.lock_file):
+        for action in recover(layout):
+            log.warning("recovery: %s", action)
+    the_plan = plan(landing, layout)
+    for u in the_plan.unrecognised:
+        log.warning("ignored %s: %s", u.path.name, u.reason)
+    if not the_plan.new:
+        return RunReport(
+            "nothing_new",
+            version=read_current(layout),
+            message="nothing new in the landing folder",
+            unrecognised=the_plan.unrecognised,
+        )
+    log.info("%d new batch file(s) to apply", len(the_plan.new))
+    defs = build_definitions(warehouse=str(warehouse), landing=str(landing))
+    job = defs.resolve_job_def(JOB_NAME)
+    instance = dg.DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}})
+    run_id = str(uuid.uuid4())
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_id=run_id,
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+    )
+    batches = _batches_of_run(layout, run_id)
+    if result.success:
+        version = read_current(layout)
+        published = any(b["status"] == "applied" for b in batches)
+        return RunReport(
+            "published" if published else "nothing_new",
+            run_id=run_id,
+            version=version,
+            batches=batches,
+            table_rows=_table_rows(layout, version) if (published and version) else {},
+            unrecognised=the_plan.unrecognised,
+        )
+    rejected = [b for b in batches if b["status"] == "rejected"]
+    if rejected:
+        return RunReport(
+            "rejected",
+            run_id=run_id,
+            version=read_current(layout),
+            message=rejected[0]["reason"],
+            batches=batches,
+            unrecognised=the_plan.unrecognised,
+        )
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = "run failed"
+    if failures:
+        data = failures[0].step_failure_data
+        err = data.user_failure_data.description if data and data.user_failure_data else None
+        if not err and data and data.error:
+            err = data.error.message.strip().splitlines()[-1] if data.error.message else None
+        message = f"step {failures[0].step_key} failed: {err or 'see the Dagster logs'}"
+    return RunReport(
+        "failed",
+        run_id=run_id,
+        version=read_current(layout),
+        message=message,
+        batches=batches,
+        unrecognised=the_plan.unrecognised,
+    )

@@ -1,0 +1,64 @@
+"""Where things are: the project tree, the warehouse and the landing folder.
+
+Paths come from flags first, then ``SIHEYUAN_WAREHOUSE`` / ``SIHEYUAN_LANDING``, then the defaults
+(``./warehouse`` and ``./landing`` beside the current directory), so the CLI, the Dagster UI and the
+tests all agree on one place without hard-coding it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+WAREHOUSE_ENV = "SIHEYUAN_WAREHOUSE"
+LANDING_ENV = "SIHEYUAN_LANDING"
+KEEP_VERSIONS_ENV = "SIHEYUAN_KEEP_VERSIONS"
+DEFAULT_KEEP_VERSIONS = 10
+
+
+def project_root() -> Path:
+    """The repository root (holds ``sources/``, ``models/`` and ``dbt_project.yml``)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def resolve_warehouse(value: str | os.PathLike[str] | None = None) -> Path:
+    return Path(value or os.environ.get(WAREHOUSE_ENV) or "warehouse").resolve()
+
+
+def resolve_landing(value: str | os.PathLike[str] | None = None) -> Path:
+    return Path(value or os.environ.get(LANDING_ENV) or "landing").resolve()
+
+
+def keep_versions() -> int:
+    return int(os.environ.get(KEEP_VERSIONS_ENV, DEFAULT_KEEP_VERSIONS))
+
+
+@dataclass(frozen=True)
+class WarehouseLayout:
+    """The folders and files of one warehouse (data only; all git-ignored)."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "siheyuan.duckdb"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def current_pointer(self) -> Path:
+        return self.published / "CURRENT"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".run.lock"
+
+    def working_database(self, run_id: str) -> Path:
+        return self.work_dir / f"{run_id}.duckdb"

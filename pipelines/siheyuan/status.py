@@ -1,0 +1,37 @@
+"""What the warehouse holds: the current version, the versions kept, every batch file seen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from siheyuan.publish import read_current
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import connect
+
+
+def warehouse_status(layout: WarehouseLayout) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "warehouse": str(layout.root),
+        "current_version": read_current(layout),
+        "versions": sorted(p.name for p in layout.published.glob("v*") if p.is_dir())
+        if layout.published.exists()
+        else [],
+        "batches": [],
+    }
+    if not layout.database.exists():
+        return info
+    with connect(layout.database, read_only=True) as conn:
+        has = conn.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'meta' AND table_name = 'batch'"
+        ).fetchone()
+        if not has or not has[0]:
+            return info
+        cur = conn.execute(
+            "SELECT apply_seq, file_name, dataset, status, reason, rows_received, rows_accepted, "
+            "rows_quarantined, rows_duplicate, recorded_at FROM meta.batch "
+            "ORDER BY recorded_at, coalesce(apply_seq, 0)"
+        )
+        names = [d[0] for d in cur.description]
+        info["batches"] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return info

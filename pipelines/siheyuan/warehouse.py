@@ -1,0 +1,137 @@
+"""The embedded DuckDB warehouse: its bookkeeping tables and the working copy a run writes to.
+
+A run never writes the live database. It copies it to ``work/<run_id>.duckdb``, applies batches and
+builds the models there, and only a complete publish swaps the copy in (see ``publish.py``). A crash
+at any point therefore leaves the live database and ``published/CURRENT`` on the last good version.
+
+DuckDB allows one writer across processes, and dbt runs in a subprocess: every function here opens
+a connection, uses it and closes it; nothing holds one across a dbt call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from siheyuan.contracts import SourceContract
+
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_batch_id", "VARCHAR NOT NULL"),
+    ("_apply_seq", "BIGINT NOT NULL"),
+    ("_extract_date", "DATE NOT NULL"),
+    ("_file_name", "VARCHAR NOT NULL"),
+    ("_file_sha256", "VARCHAR NOT NULL"),
+    ("_row_number", "BIGINT NOT NULL"),
+    ("_ingested_at", "TIMESTAMP NOT NULL"),
+    ("_source_key", "VARCHAR NOT NULL"),
+    ("_op", "VARCHAR"),
+)
+
+META_DDL = """
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS meta.settings (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.batch (
+    batch_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    department VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    extract_date DATE NOT NULL,
+    seq INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    apply_seq BIGINT,
+    status VARCHAR NOT NULL,          -- applied | rejected | duplicate
+    reason_code VARCHAR,
+    reason VARCHAR,
+    rows_received BIGINT,
+    rows_accepted BIGINT,
+    rows_quarantined BIGINT,
+    rows_duplicate BIGINT,
+    run_id VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta.quarantine (
+    batch_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    source_key VARCHAR,
+    reason_code VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta.publish (
+    version VARCHAR PRIMARY KEY,
+    version_number INTEGER NOT NULL,
+    run_id VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL,
+    batch_ids VARCHAR[] NOT NULL,
+    table_rows JSON NOT NULL
+);
+"""
+
+
+@contextlib.contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection (closed on exit, so dbt can take the file next)."""
+    conn = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def ensure_meta(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the bookkeeping schema, and the per-warehouse key for opaque ids, if missing."""
+    conn.execute(META_DDL)
+    has_key = conn.execute("SELECT count(*) FROM meta.settings WHERE name = 'id_key'").fetchone()
+    if not has_key or not has_key[0]:
+        # Random per warehouse: ids are stable within it and cannot be reversed to ID numbers.
+        conn.execute("INSERT INTO meta.settings VALUES ('id_key', ?)", [secrets.token_hex(32)])
+
+
+def ensure_raw_table(conn: duckdb.DuckDBPyConnection, contract: SourceContract) -> str:
+    """Create ``raw.<dataset>`` (lineage + every contract column as text); add new columns."""
+    table = f'raw."{contract.dataset}"'
+    cols = [f'"{name}" {ddl}' for name, ddl in LINEAGE_COLUMNS]
+    cols += [f'"{c}" VARCHAR' for c in contract.column_names]
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(cols)})")
+    existing = {
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'raw' AND table_name = ?",
+            [contract.dataset],
+        ).fetchall()
+    }
+    for c in contract.column_names:
+        if c not in existing:
+            conn.execute(f'ALTER TABLE {table} ADD COLUMN "{c}" VARCHAR')
+    return table
+
+
+def initialise(database: Path, contracts: dict[str, SourceContract]) -> None:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with connect(database) as conn:
+        ensure_meta(conn)
+        for contract in contracts.values():
+            ensure_raw_table(conn, contract)
+        conn.execute("CHECKPOINT")
+
+
+def make_working_copy(live: Path, working: Path) -> None:
+    """Copy the live database for a run to write to (checkpointed first, so no WAL is lost)."""
+    working.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (working, working.with_name(working.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    if live.exists():
+        with connect(live) as conn:
+            conn.execute("CHECKPOINT")
+        shutil.copy2(live, working)

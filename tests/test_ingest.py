@@ -1,0 +1,114 @@
+"""The batch registry applies each file once, in order, and accounts for every row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from siheyuan.contracts import load_contracts
+from siheyuan.ingest import check_rows, ingest_dataset
+from siheyuan.readers import RawRow
+from siheyuan.warehouse import initialise
+
+CONTRACTS = load_contracts()
+HUKOU = CONTRACTS["police_hukou"]
+HEADER = ",".join(HUKOU.column_names)
+
+
+def _row(no: str, name: str = "张伟") -> str:
+    return f"{no},330106198503021234,{name},,1,01,19850302,H001,02,学院路77号,正常,"
+
+
+def _land(landing: Path, name: str, rows: list[str]) -> Path:
+    path = landing / "police" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def _dbs(tmp_path: Path) -> tuple[Path, Path]:
+    work, live = tmp_path / "work.duckdb", tmp_path / "live.duckdb"
+    initialise(work, CONTRACTS)
+    initialise(live, CONTRACTS)
+    return work, live
+
+
+def test_each_file_is_applied_once_and_replays_are_duplicates(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    _land(landing, "police_hukou_20261001.csv", [_row("P1"), _row("P2")])
+    first = ingest_dataset(work, live, HUKOU, landing, "run1")
+    assert [(o.status, o.rows_accepted) for o in first] == [("applied", 2)]
+    # the same bytes again under another name: a no-op, recorded once
+    (landing / "police" / "police_hukou_20261001_01.csv").write_bytes(
+        (landing / "police" / "police_hukou_20261001.csv").read_bytes()
+    )
+    second = ingest_dataset(work, live, HUKOU, landing, "run2")
+    assert sorted(o.status for o in second) == ["duplicate", "duplicate"]
+    third = ingest_dataset(work, live, HUKOU, landing, "run3")
+    with duckdb.connect(str(work)) as conn:
+        assert conn.execute('SELECT count(*) FROM raw."police_hukou"').fetchone() == (2,)
+        statuses = conn.execute("SELECT status, count(*) FROM meta.batch GROUP BY 1 ORDER BY 1")
+        assert statuses.fetchall() == [("applied", 1), ("duplicate", 1)]
+    assert all(o.status == "duplicate" for o in third)
+
+
+def test_lineage_is_kept_on_every_row(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    path = _land(landing, "police_hukou_20261001.csv", [_row("P1")])
+    ingest_dataset(work, live, HUKOU, landing, "run1")
+    with duckdb.connect(str(work)) as conn:
+        row = conn.execute(
+            'SELECT _file_name, _row_number, _source_key, length(_file_sha256), _apply_seq, '
+            '_extract_date::VARCHAR FROM raw."police_hukou"'
+        ).fetchone()
+    assert row == (path.name, 2, "P1", 64, 1, "2026-10-01")
+
+
+def test_older_batch_after_a_newer_one_is_rejected_in_the_live_registry(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    _land(landing, "police_hukou_20261101.csv", [_row("P1")])
+    ingest_dataset(work, live, HUKOU, landing, "run1")
+    _land(landing, "police_hukou_20261001.csv", [_row("P1"), _row("P9")])
+    outcomes = ingest_dataset(work, live, HUKOU, landing, "run2")
+    rejected = [o for o in outcomes if o.status == "rejected"]
+    assert rejected and rejected[0].reason_code == "out_of_order"
+    assert "police_hukou_20261001.csv" in (rejected[0].reason or "")
+    with duckdb.connect(str(live)) as conn:
+        assert conn.execute("SELECT status FROM meta.batch").fetchall() == [("rejected",)]
+
+
+def test_rows_are_accounted_for(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    _land(landing, "police_hukou_20261001.csv",
+          [_row("P1"), _row("P1"), _row("P2"), _row(""), ",,,,,,,,,,,", _row("P3", name="")])
+    (outcome,) = ingest_dataset(work, live, HUKOU, landing, "run1")
+    assert (outcome.rows_received, outcome.rows_accepted, outcome.rows_quarantined,
+            outcome.rows_duplicate) == (6, 2, 3, 1)
+    assert outcome.balanced()
+    with duckdb.connect(str(work)) as conn:
+        reasons = conn.execute("SELECT reason_code FROM meta.quarantine ORDER BY row_number")
+        assert [r[0] for r in reasons.fetchall()] == [
+            "missing_source_key", "empty_row", "missing_required",
+        ]
+
+
+def test_snapshot_conflict_keeps_the_last_row_and_quarantines_the_earlier() -> None:
+    rows = [RawRow(2, {"人员编号": "P1", "姓名": "张伟"}), RawRow(3, {"人员编号": "P1", "姓名": "张炜"})]
+    checked = check_rows(HUKOU, rows)
+    assert [r.row_number for r, _, _ in checked.accepted] == [3]
+    assert [(p.row_number, p.reason_code) for p in checked.quarantined] == [
+        (2, "conflicting_duplicate_key")
+    ]
+
+
+def test_delta_repeats_are_successive_changes() -> None:
+    hr = CONTRACTS["hr_insured"]
+    base = {"个人编号": "R1", "姓名": "王芳"}
+    rows = [RawRow(2, {**base, "变更类型": "新增"}), RawRow(3, {**base, "变更类型": "注销"})]
+    checked = check_rows(hr, rows)
+    assert [op for _, _, op in checked.accepted] == ["upsert", "delete"]
