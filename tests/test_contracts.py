@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from siheyuan.contracts import SourceContract, load_contract, load_contracts
 
 SPEC_DATASETS = {
-    # dataset: (department, format, encoding, kind, key columns) — shared/specs/department-extracts.md
+    # dataset: (department, format, encoding, kind, key columns)
+    # from shared/specs/department-extracts.md
     "police_hukou": ("police", "csv", "utf-8", "snapshot", ("人员编号",)),
     "police_floating": ("police", "csv", "utf-8", "snapshot", ("登记编号",)),
     "civil_assistance": ("civil_affairs", "xlsx", None, "snapshot", ("家庭编号", "成员序号")),
@@ -25,7 +25,11 @@ def test_every_spec_dataset_has_a_contract() -> None:
     for name, (dept, fmt, enc, kind, key) in SPEC_DATASETS.items():
         c = contracts[name]
         assert (c.department, c.file.format, c.file.encoding, c.kind, c.key.columns) == (
-            dept, fmt, enc, kind, key,
+            dept,
+            fmt,
+            enc,
+            kind,
+            key,
         )
 
 
@@ -39,7 +43,12 @@ def test_delta_operations_map_to_upsert_and_delete() -> None:
     hr = contracts["hr_insured"].operation
     assert health is not None and hr is not None
     assert [health.normalise(v) for v in ("I", "U", "D", " D ", "X", None)] == [
-        "upsert", "upsert", "delete", "delete", None, None,
+        "upsert",
+        "upsert",
+        "delete",
+        "delete",
+        None,
+        None,
     ]
     assert [hr.normalise(v) for v in ("新增", "变更", "注销")] == ["upsert", "upsert", "delete"]
 
@@ -90,14 +99,14 @@ def test_invalid_contracts_are_refused_with_the_file_named(
     tmp_path: Path, change: dict, message: str
 ) -> None:
     path = _write(tmp_path, "police", {**BASE, **change})
-    with pytest.raises(ValueError, match="police_test.yml") as info:
+    with pytest.raises(ValueError, match=r"police_test\.yml") as info:
         load_contract(path)
     assert message in str(info.value)
 
 
 def test_contract_must_live_under_its_department(tmp_path: Path) -> None:
     path = _write(tmp_path, "health", BASE)
-    with pytest.raises(ValueError, match="sources/police/police_test.yml"):
+    with pytest.raises(ValueError, match=r"sources/police/police_test\.yml"):
         load_contract(path)
 
 

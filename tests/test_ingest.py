@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-
 from siheyuan.contracts import load_contracts
 from siheyuan.ingest import check_rows, ingest_dataset
 from siheyuan.readers import RawRow
@@ -61,7 +60,7 @@ def test_lineage_is_kept_on_every_row(tmp_path: Path) -> None:
     ingest_dataset(work, live, HUKOU, landing, "run1")
     with duckdb.connect(str(work)) as conn:
         row = conn.execute(
-            'SELECT _file_name, _row_number, _source_key, length(_file_sha256), _apply_seq, '
+            "SELECT _file_name, _row_number, _source_key, length(_file_sha256), _apply_seq, "
             '_extract_date::VARCHAR FROM raw."police_hukou"'
         ).fetchone()
     assert row == (path.name, 2, "P1", 64, 1, "2026-10-01")
@@ -84,21 +83,33 @@ def test_older_batch_after_a_newer_one_is_rejected_in_the_live_registry(tmp_path
 def test_rows_are_accounted_for(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     work, live = _dbs(tmp_path)
-    _land(landing, "police_hukou_20261001.csv",
-          [_row("P1"), _row("P1"), _row("P2"), _row(""), ",,,,,,,,,,,", _row("P3", name="")])
+    _land(
+        landing,
+        "police_hukou_20261001.csv",
+        [_row("P1"), _row("P1"), _row("P2"), _row(""), ",,,,,,,,,,,", _row("P3", name="")],
+    )
     (outcome,) = ingest_dataset(work, live, HUKOU, landing, "run1")
-    assert (outcome.rows_received, outcome.rows_accepted, outcome.rows_quarantined,
-            outcome.rows_duplicate) == (6, 2, 3, 1)
+    assert (
+        outcome.rows_received,
+        outcome.rows_accepted,
+        outcome.rows_quarantined,
+        outcome.rows_duplicate,
+    ) == (6, 2, 3, 1)
     assert outcome.balanced()
     with duckdb.connect(str(work)) as conn:
         reasons = conn.execute("SELECT reason_code FROM meta.quarantine ORDER BY row_number")
         assert [r[0] for r in reasons.fetchall()] == [
-            "missing_source_key", "empty_row", "missing_required",
+            "missing_source_key",
+            "empty_row",
+            "missing_required",
         ]
 
 
 def test_snapshot_conflict_keeps_the_last_row_and_quarantines_the_earlier() -> None:
-    rows = [RawRow(2, {"人员编号": "P1", "姓名": "张伟"}), RawRow(3, {"人员编号": "P1", "姓名": "张炜"})]
+    rows = [
+        RawRow(2, {"人员编号": "P1", "姓名": "张伟"}),
+        RawRow(3, {"人员编号": "P1", "姓名": "张炜"}),
+    ]
     checked = check_rows(HUKOU, rows)
     assert [r.row_number for r, _, _ in checked.accepted] == [3]
     assert [(p.row_number, p.reason_code) for p in checked.quarantined] == [
@@ -112,3 +123,23 @@ def test_delta_repeats_are_successive_changes() -> None:
     rows = [RawRow(2, {**base, "变更类型": "新增"}), RawRow(3, {**base, "变更类型": "注销"})]
     checked = check_rows(hr, rows)
     assert [op for _, _, op in checked.accepted] == ["upsert", "delete"]
+
+
+def test_a_delete_needs_only_key_and_operation(tmp_path: Path) -> None:
+    health = CONTRACTS["health_records"]
+    rows = [RawRow(1, {"archive_no": "A1", "op": "D"})]
+    checked = check_rows(health, rows)
+    assert [(k, op) for _, k, op in checked.accepted] == [("A1", "delete")]
+
+
+def test_a_newer_snapshot_repeating_an_older_list_is_applied(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    a = _land(landing, "police_hukou_20261001.csv", [_row("P1"), _row("P2")])
+    _land(landing, "police_hukou_20261101.csv", [_row("P1")])
+    ingest_dataset(work, live, HUKOU, landing, "run1")
+    (landing / "police" / "police_hukou_20261201.csv").write_bytes(a.read_bytes())
+    outcomes = ingest_dataset(work, live, HUKOU, landing, "run2")
+    assert [(o.file_name, o.status) for o in outcomes if o.status != "duplicate"] == [
+        ("police_hukou_20261201.csv", "applied")
+    ]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-
 from siheyuan.contracts import load_contracts
 from siheyuan.readers import BatchRejected, read_batch, xlsx_cell_text
 
@@ -18,7 +17,9 @@ HR_HEADER = ",".join(f'"{c}"' for c in CONTRACTS["hr_insured"].column_names)
 
 
 def _hukou_row(person_no: str, name: str = "张伟", id_number: str = "330106198503021234") -> str:
-    return f"{person_no},{id_number},{name},,1,01,19850302,H001,02,浙江省杭州市西湖区学院路77号,正常,"
+    return (
+        f"{person_no},{id_number},{name},,1,01,19850302,H001,02,浙江省杭州市西湖区学院路77号,正常,"
+    )
 
 
 def test_utf8_csv_keeps_raw_text_and_row_numbers(tmp_path: Path) -> None:
@@ -44,8 +45,10 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
 
 def test_gb18030_csv_is_decoded(tmp_path: Path) -> None:
     path = tmp_path / "hr_insured_20261001.csv"
-    row = '"R1","330106198503021234","王芳","女","198503","汉族","企业职工基本养老保险",' \
-          '"正常参保","就业","杭州某某科技有限公司","13800000000","学院路77号","新增","20261001"'
+    row = (
+        '"R1","330106198503021234","王芳","女","198503","汉族","企业职工基本养老保险",'
+        '"正常参保","就业","杭州某某科技有限公司","13800000000","学院路77号","新增","20261001"'
+    )
     path.write_bytes((HR_HEADER + "\r\n" + row + "\r\n").encode("gb18030"))
     result = read_batch(CONTRACTS["hr_insured"], path)
     assert result.rows[0].values["姓名"] == "王芳"
@@ -64,7 +67,7 @@ def test_wrong_encoding_rejects_the_whole_file(tmp_path: Path) -> None:
 def test_renamed_column_rejects_the_whole_file(tmp_path: Path) -> None:
     path = tmp_path / "police_hukou_20261001.csv"
     path.write_text(HUKOU_HEADER.replace("姓名", "名字") + "\n" + _hukou_row("P1") + "\n", "utf-8")
-    with pytest.raises(BatchRejected, match="姓名.*unexpected columns: 名字"):
+    with pytest.raises(BatchRejected, match=r"姓名.*unexpected columns: 名字"):
         read_batch(CONTRACTS["police_hukou"], path)
 
 
@@ -79,12 +82,24 @@ def test_short_row_is_a_row_problem_not_a_batch_failure(tmp_path: Path) -> None:
 
 def test_jsonl_lists_and_nulls(tmp_path: Path) -> None:
     path = tmp_path / "health_records_20261001.jsonl"
-    good = {"archive_no": "A1", "op": "I", "name": "李娜", "gender_code": "2",
-            "birth_date": "1990-01-01", "id_type": "01", "id_no": None, "guardian_id_no": None,
-            "phone": "13800000000", "address": "学院路77号", "chronic": ["高血压", "2型糖尿病"],
-            "death_date": None, "updated_at": "2026-10-01T08:00:00"}
-    path.write_text(json.dumps(good, ensure_ascii=False) + "\n{\"archive_no\": \"A2\", \n",
-                    encoding="utf-8")
+    good = {
+        "archive_no": "A1",
+        "op": "I",
+        "name": "李娜",
+        "gender_code": "2",
+        "birth_date": "1990-01-01",
+        "id_type": "01",
+        "id_no": None,
+        "guardian_id_no": None,
+        "phone": "13800000000",
+        "address": "学院路77号",
+        "chronic": ["高血压", "2型糖尿病"],
+        "death_date": None,
+        "updated_at": "2026-10-01T08:00:00",
+    }
+    path.write_text(
+        json.dumps(good, ensure_ascii=False) + '\n{"archive_no": "A2", \n', encoding="utf-8"
+    )
     result = read_batch(CONTRACTS["health_records"], path)
     assert result.rows[0].values["chronic"] == '["高血压", "2型糖尿病"]'
     assert result.rows[0].values["id_no"] is None
@@ -109,9 +124,22 @@ def test_xlsx_cells_become_the_text_the_department_meant(tmp_path: Path) -> None
 
     contract = CONTRACTS["civil_assistance"]
     path = tmp_path / "civil_assistance_20261001.xlsx"
-    row = ["F001", 1, "城乡低保", "王芳", 4.10102199001011e17, "女", datetime(1985, 3, 2), "本人",
-           "金都花园3-2-501", "13800000000", 1200, "202601", "在保"]
-    _xlsx(path, "救助对象", [contract.column_names, row, [None] * 13, row[:1] + [2] + row[2:]])
+    row = [
+        "F001",
+        1,
+        "城乡低保",
+        "王芳",
+        4.10102199001011e17,
+        "女",
+        datetime(1985, 3, 2),
+        "本人",
+        "金都花园3-2-501",
+        "13800000000",
+        1200,
+        "202601",
+        "在保",
+    ]
+    _xlsx(path, "救助对象", [contract.column_names, row, [None] * 13, [*row[:1], 2, *row[2:]]])
     result = read_batch(contract, path)
     first = result.rows[0].values
     assert first["身份证号"] == "4.10102199001011E+17"  # mangled stays recognisably mangled
@@ -132,8 +160,15 @@ def test_xlsx_with_the_sheet_renamed_is_rejected(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "text"),
-    [(None, None), ("", None), ("0571", "0571"), (2.0, "2"), (1234.5, "1234.5"),
-     (4.10102199001011e17, "4.10102199001011E+17"), (True, "TRUE")],
+    [
+        (None, None),
+        ("", None),
+        ("0571", "0571"),
+        (2.0, "2"),
+        (1234.5, "1234.5"),
+        (4.10102199001011e17, "4.10102199001011E+17"),
+        (True, "TRUE"),
+    ],
 )
 def test_xlsx_cell_text(cell: object, text: str | None) -> None:
     assert xlsx_cell_text(cell) == text

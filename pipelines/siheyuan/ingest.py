@@ -82,21 +82,6 @@ def check_rows(contract: SourceContract, rows: list[RawRow]) -> CheckedBatch:
                 )
             )
             continue
-        empty = [
-            c
-            for c in contract.required_columns
-            if c not in contract.key.columns and not (row.values.get(c) or "").strip()
-        ]
-        if empty:
-            quarantined.append(
-                RowProblem(
-                    row.row_number,
-                    "missing_required",
-                    f"required value(s) empty: {', '.join(empty)}",
-                    key,
-                )
-            )
-            continue
         op = None
         if contract.operation is not None:
             op = contract.operation.normalise(row.values.get(contract.operation.column))
@@ -111,6 +96,24 @@ def check_rows(contract: SourceContract, rows: list[RawRow]) -> CheckedBatch:
                     )
                 )
                 continue
+        # A delete needs only its key and operation: departments often send nothing else.
+        empty = [
+            c
+            for c in contract.required_columns
+            if c not in contract.key.columns
+            and op != "delete"
+            and not (row.values.get(c) or "").strip()
+        ]
+        if empty:
+            quarantined.append(
+                RowProblem(
+                    row.row_number,
+                    "missing_required",
+                    f"required value(s) empty: {', '.join(empty)}",
+                    key,
+                )
+            )
+            continue
         if key in seen:
             previous = accepted[seen[key]][0]
             if previous.values == row.values:
@@ -149,11 +152,27 @@ def _registry(conn, dataset: str) -> tuple[set[str], dict[tuple[str, str], str],
         ).fetchall()
     }
     latest = conn.execute(
-        "SELECT extract_date, seq, file_name FROM meta.batch WHERE dataset = ? "
+        "SELECT extract_date, seq, file_name, file_sha256 FROM meta.batch WHERE dataset = ? "
         "AND status = 'applied' ORDER BY extract_date DESC, seq DESC LIMIT 1",
         [dataset],
     ).fetchone()
     return applied, seen, latest
+
+
+def _is_replay(
+    contract: SourceContract, f: LandedFile, applied: set[str], latest: tuple | None
+) -> bool:
+    """Content already applied is a replay — except a newer snapshot that repeats an older list.
+
+    Snapshots A, B, then A again under a later date mean the department's list is A again; only
+    a file no newer than the latest applied one, or equal to it, is a replay. A delta's changes
+    are never applied twice.
+    """
+    if f.sha256 not in applied:
+        return False
+    if contract.kind == "delta" or latest is None:
+        return True
+    return (f.extract_date, f.seq) <= (latest[0], latest[1]) or f.sha256 == latest[3]
 
 
 def _record(conn, f: LandedFile, kind: str, outcome: BatchOutcome, run_id: str) -> None:
@@ -288,7 +307,7 @@ def ingest_dataset(
         ensure_raw_table(conn, contract)
         applied, seen, latest = _registry(conn, contract.dataset)
         for f in files:
-            if f.sha256 in applied:
+            if _is_replay(contract, f, applied, latest):
                 outcome = BatchOutcome(
                     f.file_name,
                     f.dataset,
@@ -335,7 +354,7 @@ def ingest_dataset(
                 break
             applied.add(f.sha256)
             seen[(f.file_name, f.sha256)] = "applied"
-            latest = (f.extract_date, f.seq, f.file_name)
+            latest = (f.extract_date, f.seq, f.file_name, f.sha256)
             log.info(
                 "applied %s: %d received, %d accepted, %d quarantined, %d duplicate",
                 f.file_name,

@@ -1,7 +1,5 @@
 """The dbt project (repository root) as Dagster assets: staging → intermediate → marts."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -28,6 +26,8 @@ class SiheyuanDbtTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props.get("resource_type") == "seed":
             return "code_tables"
+        if dbt_resource_props.get("resource_type") == "source":
+            return "ingest"  # raw.* and meta.* are written by the ingest assets
         for layer in ("staging", "intermediate", "marts"):
             if layer in fqn:
                 return layer

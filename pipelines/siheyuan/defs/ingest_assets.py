@@ -1,7 +1,5 @@
 """One ingest asset per source contract: ``raw/<dataset>`` in the asset graph."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from siheyuan.contracts import SourceContract, load_contracts

@@ -1,7 +1,5 @@
 """Publish: the marts become a new version under ``published/`` and CURRENT moves to it."""
 
-from __future__ import annotations
-
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 

@@ -1,7 +1,5 @@
 """The warehouse as a Dagster resource: paths, the run lock and the run's working database."""
 
-from __future__ import annotations
-
 import logging
 from pathlib import Path
 

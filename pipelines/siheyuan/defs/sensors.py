@@ -5,9 +5,8 @@ cannot collide with a run holding DuckDB's single writer lock. Deciding what is 
 run's job.
 """
 
-from __future__ import annotations
-
 import hashlib
+from typing import Any
 
 import dagster as dg
 
@@ -26,7 +25,7 @@ def landing_fingerprint() -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
-def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def build_landing_sensor(job: Any) -> dg.SensorDefinition:
     @dg.sensor(
         job=job,
         minimum_interval_seconds=30,

@@ -1,0 +1,84 @@
+"""Publishing is atomic: a crashed run is repaired to the last committed version."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+from siheyuan.contracts import load_contracts
+from siheyuan.publish import prune, read_current, recover, set_current
+from siheyuan.runlock import RunLock, WarehouseBusy
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import initialise
+
+
+def _warehouse(tmp_path: Path, recorded: list[str], folders: list[str]) -> WarehouseLayout:
+    layout = WarehouseLayout(tmp_path / "wh")
+    initialise(layout.database, load_contracts())
+    with duckdb.connect(str(layout.database)) as conn:
+        for n, version in enumerate(recorded, start=1):
+            conn.execute(
+                "INSERT INTO meta.publish VALUES (?, ?, 'r', ?, [], ?)",
+                [version, n, datetime(2026, 11, 1), json.dumps({})],
+            )
+    for name in folders:
+        (layout.published / name).mkdir(parents=True)
+        (layout.published / name / "resident.parquet").write_bytes(b"x")
+    return layout
+
+
+def test_crash_after_the_database_swap_rolls_current_forward(tmp_path: Path) -> None:
+    layout = _warehouse(tmp_path, ["v000001", "v000002"], ["v000001", "v000002"])
+    set_current(layout, "v000001")
+    actions = recover(layout)
+    assert read_current(layout) == "v000002"
+    assert any("rolled forward" in a for a in actions)
+
+
+def test_crash_before_the_swap_discards_the_uncommitted_version(tmp_path: Path) -> None:
+    layout = _warehouse(tmp_path, ["v000001"], ["v000001", "v000002", ".v000003.partial"])
+    set_current(layout, "v000001")
+    layout.work_dir.mkdir()
+    (layout.work_dir / "run.duckdb").write_bytes(b"half a database")
+    recover(layout)
+    assert read_current(layout) == "v000001"
+    assert sorted(p.name for p in layout.published.iterdir()) == ["CURRENT", "v000001"]
+    assert list(layout.work_dir.iterdir()) == []
+
+
+def test_recover_on_a_consistent_warehouse_does_nothing(tmp_path: Path) -> None:
+    layout = _warehouse(tmp_path, ["v000001"], ["v000001"])
+    set_current(layout, "v000001")
+    assert recover(layout) == []
+
+
+def test_current_is_one_line_naming_the_version(tmp_path: Path) -> None:
+    layout = _warehouse(tmp_path, [], [])
+    layout.published.mkdir(parents=True, exist_ok=True)
+    set_current(layout, "v000007")
+    assert layout.current_pointer.read_text() == "v000007\n"
+    assert [p.name for p in layout.published.iterdir()] == ["CURRENT"]  # no temp file left
+
+
+def test_prune_keeps_the_newest_and_never_current(tmp_path: Path) -> None:
+    names = [f"v{n:06d}" for n in range(1, 6)]
+    layout = _warehouse(tmp_path, names, names)
+    set_current(layout, "v000001")
+    removed = prune(layout, keep=2)
+    assert removed == ["v000002", "v000003"]
+    assert sorted(p.name for p in layout.published.glob("v*")) == ["v000001", "v000004", "v000005"]
+
+
+def test_one_run_at_a_time(tmp_path: Path) -> None:
+    lock_path = tmp_path / ".run.lock"
+    with RunLock(lock_path):
+        other = RunLock(lock_path)
+        try:
+            other.acquire()
+            raise AssertionError("a second run took the lock")
+        except WarehouseBusy as exc:
+            assert "another run" in str(exc)
+    with RunLock(lock_path):  # released again
+        pass
