@@ -1,0 +1,97 @@
+{#- Current state of a dataset from its staging model (all batches' rows).
+
+    One row per source key ever seen, carrying the key's last version plus:
+      record_status      'active' | 'ended'
+      end_reason         'missing_from_snapshot' | 'deleted_in_source' | NULL
+      ended_extract_date extract date of the batch that ended the record
+      first_batch_id, last_batch_id, last_apply_seq, last_extract_date,
+      last_file_name, last_row_number, batch_count
+    Ordering everywhere is (apply_seq, row_number): a later batch wins, and within one
+    batch a repeated key's last row wins (a later issue quarantines such conflicts). -#}
+
+{#- Snapshot (全量) semantics: the latest applied batch of the dataset is the current list;
+    a key whose last row is in an earlier batch has ended. -#}
+{% macro current_snapshot(stg, dataset) -%}
+    {{ _current_state(stg, dataset, 'snapshot') }}
+{%- endmacro %}
+
+{#- Delta (增量) semantics: the latest row per key wins; op 'delete' ends the record.
+    Attribute values of a deleted key come from its latest non-delete row when there is
+    one (delete lines may carry only the key). -#}
+{% macro current_delta(stg, dataset) -%}
+    {{ _current_state(stg, dataset, 'delta') }}
+{%- endmacro %}
+
+{% macro _current_state(stg, dataset, kind) %}
+{%- set lineage = ['batch_id', 'apply_seq', 'extract_date', 'file_name', 'file_sha256',
+                   'row_number', 'ingested_at', 'source_key', 'op'] -%}
+with src as (
+    select * from {{ stg }}
+),
+
+-- every applied batch of the dataset: meta.batch, plus any batch present in raw
+batches as (
+    select apply_seq, extract_date
+    from {{ source('meta', 'batch') }}
+    where dataset = '{{ dataset }}' and status = 'applied'
+    union
+    select distinct apply_seq, extract_date from src
+),
+
+latest_batch as (
+    select max(apply_seq) as apply_seq from batches
+),
+
+per_key as (
+    select
+        source_key,
+        arg_min(batch_id, apply_seq) as first_batch_id,
+        count(distinct batch_id) as batch_count
+    from src
+    group by source_key
+),
+
+-- the key's latest row: decides status and lineage
+last_row as (
+    select *
+    from src
+    qualify row_number() over (
+        partition by source_key order by apply_seq desc, row_number desc) = 1
+),
+
+-- the row whose attribute values describe the key
+attr_row as (
+    select *
+    from src
+    qualify row_number() over (
+        partition by source_key
+        order by {% if kind == 'delta' %}(op = 'delete') asc, {% endif %}apply_seq desc, row_number desc) = 1
+)
+
+select
+    '{{ dataset }}' as source_dataset,
+    l.source_key,
+    {%- if kind == 'snapshot' %}
+    case when l.apply_seq = lb.apply_seq then 'active' else 'ended' end as record_status,
+    case when l.apply_seq = lb.apply_seq then null else 'missing_from_snapshot' end as end_reason,
+    case when l.apply_seq < lb.apply_seq then
+        (select min(b.extract_date) from batches as b where b.apply_seq > l.apply_seq)
+    end as ended_extract_date,
+    {%- else %}
+    case when l.op = 'delete' then 'ended' else 'active' end as record_status,
+    case when l.op = 'delete' then 'deleted_in_source' end as end_reason,
+    case when l.op = 'delete' then l.extract_date end as ended_extract_date,
+    {%- endif %}
+    k.first_batch_id,
+    l.batch_id as last_batch_id,
+    l.apply_seq as last_apply_seq,
+    l.extract_date as last_extract_date,
+    l.file_name as last_file_name,
+    l.row_number as last_row_number,
+    k.batch_count,
+    a.* exclude ({{ lineage | join(', ') }})
+from last_row as l
+inner join attr_row as a on a.source_key = l.source_key
+inner join per_key as k on k.source_key = l.source_key
+cross join latest_batch as lb
+{% endmacro %}

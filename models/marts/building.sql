@@ -1,0 +1,47 @@
+-- One row per building key parsed from any person record's address.
+-- Address parts are the ones the key is made of; street is the most common among the
+-- building's addresses (a variant may omit it).
+with parsed as (
+    select * from {{ ref('int_addresses') }} where building_key is not null
+),
+
+-- the most common street among the building's addresses (ties: the smallest), deterministic
+streets as (
+    select building_key, street
+    from parsed
+    where street is not null
+    group by building_key, street
+    qualify row_number() over (partition by building_key order by count(*) desc, street) = 1
+),
+
+parts as (
+    select
+        building_key,
+        max(province) as province,
+        max(city) as city,
+        min(district) as district,
+        (select s.street from streets as s where s.building_key = parsed.building_key) as street,
+        min(road) as road,
+        min(road_number) as road_number,
+        min(compound) as compound,
+        min(building_no) as building_no
+    from parsed
+    group by building_key
+)
+
+select
+    {{ stable_id('B', 'p.building_key') }} as building_id,
+    p.building_key,
+    p.province,
+    p.city,
+    p.district,
+    p.street,
+    p.road,
+    p.road_number,
+    p.compound,
+    p.building_no,
+    concat(p.province, p.city, p.district, p.street, p.road,
+           case when p.road_number is not null then p.road_number || '号' end,
+           p.compound, p.building_no || '幢') as example_address
+from parts as p
+{{ id_key_join() }}

@@ -1,0 +1,76 @@
+-- One row per resident. Survivorship (for now): each attribute comes from the first record
+-- that has it, in survivor order (active first, then source_priority, then latest batch);
+-- birth_date and sex fall back to what a valid citizen ID encodes.
+-- status: deceased if any record says so (police 死亡 or a health death_date); moved_out if
+-- the resident has police_hukou records but none active with 人员状态 正常 (迁出 or missing
+-- from the latest snapshot), or if every source record has ended; else active.
+with recs as (
+    select * from {{ ref('int_resident_records') }}
+),
+
+-- a resident in more than one 户 (duplicate registration) is placed in the household of
+-- its best hukou record
+households as (
+    select resident_id, household_id
+    from {{ ref('int_household_members') }}
+    qualify row_number() over (partition by resident_id order by survivor_rank, household_id) = 1
+),
+
+agg as (
+    select
+        resident_id,
+        arg_min(id_number, survivor_rank) filter (where id_number is not null) as id_number,
+        arg_min(name, survivor_rank) filter (where name is not null) as name,
+        arg_min(former_name, survivor_rank) filter (where former_name is not null) as former_name,
+        arg_min(sex_code, survivor_rank) filter (where sex_code is not null) as sex_code,
+        arg_min(ethnicity_code, survivor_rank) filter (where ethnicity_code is not null)
+            as ethnicity_code,
+        arg_min(birth_date, survivor_rank) filter (where birth_date is not null) as birth_date,
+        arg_min(building_key, survivor_rank) filter (where building_key is not null)
+            as building_key,
+        bool_or(person_status = 'deceased') as is_deceased,
+        arg_min(status_date, source_priority) filter (
+            where person_status = 'deceased' and status_date is not null) as death_date,
+        bool_or(source_dataset = 'police_hukou') as has_hukou,
+        bool_or(source_dataset = 'police_hukou' and record_status = 'active'
+                and person_status = 'active') as has_active_hukou,
+        bool_or(record_status = 'active') as has_active_record,
+        arg_min(coalesce(status_date, ended_extract_date), survivor_rank) filter (
+            where source_dataset = 'police_hukou'
+              and (person_status = 'moved_out' or record_status = 'ended')) as hukou_end_date,
+        max(ended_extract_date) as last_end_date,
+        count(*) as source_record_count,
+        array_to_string(list_sort(list(distinct source_dataset)), ',') as source_datasets
+    from recs
+    group by resident_id
+)
+
+select
+    a.resident_id,
+    a.id_number,
+    a.name,
+    a.former_name,
+    coalesce(a.sex_code, case
+        when a.id_number is not null
+        then case when cast(substr(a.id_number, 17, 1) as integer) % 2 = 1 then '1' else '2' end
+    end) as sex_code,
+    a.ethnicity_code,
+    coalesce(a.birth_date, {{ id_birth_date('a.id_number') }}) as birth_date,
+    hh.household_id,
+    b.building_id,
+    case
+        when a.is_deceased then 'deceased'
+        when a.has_hukou and not a.has_active_hukou then 'moved_out'
+        when not a.has_active_record then 'moved_out'
+        else 'active'
+    end as status,
+    case
+        when a.is_deceased then a.death_date
+        when a.has_hukou and not a.has_active_hukou then a.hukou_end_date
+        when not a.has_active_record then a.last_end_date
+    end as status_date,
+    a.source_record_count,
+    a.source_datasets
+from agg as a
+left join households as hh on hh.resident_id = a.resident_id
+left join {{ ref('building') }} as b on b.building_key = a.building_key

@@ -1,0 +1,13 @@
+-- Every source record ever accepted (every key in the current models) and the one resident
+-- it maps to, with its lineage and status.
+select
+    source_dataset,
+    source_key,
+    resident_id,
+    link_rule,
+    record_status,
+    end_reason,
+    last_batch_id,
+    last_file_name,
+    last_row_number
+from {{ ref('int_resident_records') }}
