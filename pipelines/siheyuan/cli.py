@@ -28,8 +28,9 @@ from siheyuan.settings import (
     resolve_warehouse,
 )
 
-err = Console(stderr=True)
-console = Console()
+# Wide enough for file names when output is piped or captured (rich assumes 80 columns there).
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _quiet_third_parties() -> None:

@@ -5,6 +5,7 @@ This is what ``siheyuan run`` and ``siheyuan demo`` call; the Dagster UI runs th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -93,7 +94,7 @@ def _table_rows(layout: WarehouseLayout, version: str) -> dict[str, int]:
     return json.loads(row[0]) if row else {}
 
 
-def run_job(landing: Path, warehouse: Path) -> RunReport:
+def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> RunReport:
     """Apply every new batch under ``landing`` to ``warehouse`` and publish."""
     import dagster as dg
 
@@ -119,12 +120,17 @@ def run_job(landing: Path, warehouse: Path) -> RunReport:
     job = defs.resolve_job_def(JOB_NAME)
     instance = dg.DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}})
     run_id = str(uuid.uuid4())
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_id=run_id,
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-    )
+    # dbt's and Dagster's own output go to a per-run log file, not the engineer's terminal.
+    log_path = layout.logs_dir / f"run-{run_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log_file, contextlib.redirect_stdout(log_file):
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_id=run_id,
+            run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
+        )
+    log.info("run log: %s", log_path)
     batches = _batches_of_run(layout, run_id)
     if result.success:
         version = read_current(layout)

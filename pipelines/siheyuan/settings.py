@@ -57,6 +57,10 @@ class WarehouseLayout:
         return self.published / "CURRENT"
 
     @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
     def lock_file(self) -> Path:
         return self.root / ".run.lock"
 

@@ -1,5 +1,6 @@
 """The dbt project (repository root) as Dagster assets: staging → intermediate → marts."""
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -11,11 +12,32 @@ from siheyuan.defs.resources import WarehouseResource
 from siheyuan.settings import project_root
 
 DUCKDB_PATH_ENV = "SIHEYUAN_DUCKDB_PATH"
+log = logging.getLogger(__name__)
+
+DBT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt")
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    """True when the manifest is missing or older than any dbt source file.
+
+    A fresh clone has no manifest, and ``prepare_if_dev()`` acts only under ``dagster dev``; a
+    manifest older than the models would make Dagster and dbt disagree about the graph.
+    """
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    root = project_root()
+    for name in DBT_SOURCES:
+        path = root / name
+        files = [path] if path.is_file() else path.rglob("*") if path.is_dir() else []
+        if any(f.is_file() and f.stat().st_mtime > built for f in files):
+            return True
+    return False
+
 
 dbt_project = DbtProject(project_dir=project_root(), profiles_dir=project_root())
-if not dbt_project.manifest_path.exists():
-    # A fresh clone has no manifest and prepare_if_dev() acts only under `dagster dev`: parse
-    # now so the CLI, the tests and the UI all load from a clean checkout.
+if _manifest_is_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)
 
 
@@ -45,7 +67,13 @@ def siheyuan_dbt_assets(
     # dbt runs as a subprocess and reads the database path from the environment; the run's
     # working copy, never the live database.
     os.environ[DUCKDB_PATH_ENV] = str(warehouse.working_db(context.run_id))
-    yield from dbt.cli(["build"], context=context).stream()
+    log.info("dbt build: staging → intermediate → marts, with tests")
+    built = 0
+    for event in dbt.cli(["build"], context=context).stream():
+        if isinstance(event, dg.Output | dg.AssetMaterialization):
+            built += 1
+        yield event
+    log.info("dbt build: %d models built, all tests passed", built)
 
 
 def dbt_resource() -> DbtCliResource:
