@@ -240,6 +240,12 @@ def status(warehouse: Path | None, as_json: bool) -> None:
 def ui(port: int) -> None:
     """Start the Dagster UI (dagster dev) on this project, storage in ./.dagster."""
     home = project_root()
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    bin_dir = str(Path(sys.executable).parent)  # dagster and dbt live beside this interpreter
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+    }
     os.chdir(home)
-    os.execvpe("dagster", ["dagster", "dev", "-m", "siheyuan.definitions", "-p", str(port)], env)
+    args = ["dagster", "dev", "-m", "siheyuan.definitions", "-p", str(port)]
+    os.execvpe("dagster", args, env)
