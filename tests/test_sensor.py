@@ -6,7 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-
 from siheyuan.definitions import defs
 
 

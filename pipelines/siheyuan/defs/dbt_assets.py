@@ -66,7 +66,7 @@ def siheyuan_dbt_assets(
 ) -> Iterator[Any]:
     # dbt runs as a subprocess and reads the database path from the environment; the run's
     # working copy, never the live database.
-    os.environ[DUCKDB_PATH_ENV] = str(warehouse.working_db(context.run_id))
+    os.environ[DUCKDB_PATH_ENV] = str(warehouse.working_db(context.run.run_id))
     log.info("dbt build: staging → intermediate → marts, with tests")
     built = 0
     for event in dbt.cli(["build"], context=context).stream():

@@ -23,9 +23,9 @@ def build_ingest_asset(contract: SourceContract) -> dg.AssetsDefinition:
     def _ingest(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        working = warehouse.working_db(context.run_id)
+        working = warehouse.working_db(context.run.run_id)
         outcomes = ingest_dataset(
-            working, warehouse.layout.database, contract, warehouse.landing_dir, context.run_id
+            working, warehouse.layout.database, contract, warehouse.landing_dir, context.run.run_id
         )
         rejected = [o for o in outcomes if o.status == "rejected"]
         if rejected:

@@ -33,17 +33,17 @@ def published_version(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     layout = warehouse.layout
-    working = warehouse.working_db(context.run_id)
-    if not run_batch_ids(working, context.run_id):
+    working = warehouse.working_db(context.run.run_id)
+    if not run_batch_ids(working, context.run.run_id):
         # Replays recorded as duplicates still belong in the registry; the data did not change.
-        recorded = registry_changed(working, context.run_id)
+        recorded = registry_changed(working, context.run.run_id)
         if recorded:
             commit_registry(layout, working)
         else:
             working.unlink(missing_ok=True)
         context.log.info("no new batch was applied in this run; nothing to publish")
         return dg.MaterializeResult(metadata={"published": False, "files_recorded": recorded})
-    version = write_version(layout, working, context.run_id)
+    version = write_version(layout, working, context.run.run_id)
     commit(layout, working, version)
     removed = prune(layout, keep_versions())
     return dg.MaterializeResult(

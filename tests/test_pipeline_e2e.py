@@ -1,0 +1,209 @@
+"""The whole job on a small generated population: consumer contract, replay, rejection.
+
+One module-scoped warehouse is built once (generation + ingest + dbt build + publish) and the
+tests read it; the replay and rejection tests then run the job again on the same warehouse, in
+file order.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from siheyuan.generate import generate_sample
+from siheyuan.publish import PUBLISHED_TABLES, read_current
+from siheyuan.runner import run_job
+from siheyuan.settings import WarehouseLayout
+
+pytestmark = pytest.mark.slow
+
+PERSONS = 400
+SEED = 11
+
+CONTRACT_COLUMNS = {
+    "resident": {
+        "resident_id",
+        "id_number",
+        "name",
+        "sex_code",
+        "ethnicity_code",
+        "birth_date",
+        "household_id",
+        "building_id",
+        "status",
+    },
+    "household": {"household_id", "hukou_number", "head_resident_id", "building_id"},
+    "household_member": {"household_id", "resident_id", "relation_code"},
+    "building": {"building_id"},
+    "resident_source_xref": {"source_dataset", "source_key", "resident_id"},
+}
+KEYS = {
+    "resident": ["resident_id"],
+    "household": ["household_id"],
+    "household_member": ["household_id", "resident_id"],
+    "building": ["building_id"],
+    "resident_source_xref": ["source_dataset", "source_key"],
+}
+ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def _valid_id(value: str) -> bool:
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:17], ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == value[17]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def first_run(sample: Path, tmp_path_factory: pytest.TempPathFactory):
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    report = run_job(sample / "landing", warehouse)
+    return report, WarehouseLayout(warehouse)
+
+
+def _tables(layout: WarehouseLayout) -> dict[str, object]:
+    version = read_current(layout)
+    assert version
+    return {t: pq.read_table(layout.published / version / f"{t}.parquet") for t in PUBLISHED_TABLES}
+
+
+def test_first_run_publishes_version_one_with_all_tables(first_run) -> None:
+    report, layout = first_run
+    assert report.status == "published", report.message
+    assert report.version == "v000001" == read_current(layout)
+    folder = layout.published / "v000001"
+    assert {p.name for p in folder.glob("*.parquet")} == {f"{t}.parquet" for t in PUBLISHED_TABLES}
+    assert (folder / "_manifest.json").exists()
+    assert all(report.table_rows[t] > 0 for t in PUBLISHED_TABLES)
+
+
+def test_tables_have_the_contract_columns_and_unique_keys(first_run) -> None:
+    _, layout = first_run
+    for name, table in _tables(layout).items():
+        assert CONTRACT_COLUMNS[name] <= set(table.column_names), name
+        keys = list(zip(*(table.column(k).to_pylist() for k in KEYS[name]), strict=True))
+        assert len(keys) == len(set(keys)), f"{name} key not unique"
+        assert all(all(v is not None for v in k) for k in keys), f"{name} key has nulls"
+
+
+def test_published_id_numbers_are_canonical_or_null(first_run) -> None:
+    _, layout = first_run
+    ids = [v for v in _tables(layout)["resident"].column("id_number").to_pylist() if v is not None]
+    assert ids, "no resident has an ID number"
+    assert all(_valid_id(v) for v in ids)
+
+
+def test_every_accepted_record_maps_to_exactly_one_resident(first_run) -> None:
+    _, layout = first_run
+    tables = _tables(layout)
+    xref = tables["resident_source_xref"]
+    pairs = list(
+        zip(
+            xref.column("source_dataset").to_pylist(),
+            xref.column("source_key").to_pylist(),
+            strict=True,
+        )
+    )
+    assert len(pairs) == len(set(pairs))
+    residents = set(tables["resident"].column("resident_id").to_pylist())
+    assert set(xref.column("resident_id").to_pylist()) <= residents
+    with duckdb.connect(str(layout.database), read_only=True) as conn:
+        accepted = set()
+        for dataset in (
+            "police_hukou",
+            "police_floating",
+            "civil_assistance",
+            "health_records",
+            "hr_insured",
+        ):
+            accepted |= {
+                (dataset, k)
+                for (k,) in conn.execute(
+                    f'SELECT DISTINCT _source_key FROM raw."{dataset}"'
+                ).fetchall()
+            }
+    assert set(pairs) == accepted
+
+
+def test_ledger_balances_and_truth_records_are_accounted_for(first_run, sample: Path) -> None:
+    _, layout = first_run
+    with duckdb.connect(str(layout.database), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT file_name, rows_received, rows_accepted, rows_quarantined, rows_duplicate "
+            "FROM meta.batch WHERE status = 'applied'"
+        ).fetchall()
+        quarantined = {
+            (d, k)
+            for d, k in conn.execute(
+                "SELECT dataset, source_key FROM meta.quarantine WHERE source_key IS NOT NULL"
+            ).fetchall()
+        }
+    assert len(rows) == 5
+    for name, received, accepted, quarantined_n, duplicate in rows:
+        assert received == accepted + quarantined_n + duplicate, name
+    xref = _tables(layout)["resident_source_xref"]
+    published = set(
+        zip(
+            xref.column("source_dataset").to_pylist(),
+            xref.column("source_key").to_pylist(),
+            strict=True,
+        )
+    )
+    with (sample / "truth" / "round_1" / "records.csv").open(encoding="utf-8") as fh:
+        truth = {(r["dataset"], r["source_key"]) for r in csv.DictReader(fh)}
+    missing = truth - published - quarantined
+    assert not missing, f"{len(missing)} generated records neither published nor quarantined"
+
+
+def test_replaying_the_same_files_changes_nothing(first_run, sample: Path) -> None:
+    _, layout = first_run
+    before = {t: tbl.to_pylist() for t, tbl in _tables(layout).items()}
+    again = run_job(sample / "landing", layout.root)
+    assert again.status == "nothing_new" and again.exit_code == 0
+    # the same bytes under a new name: recorded as a duplicate, no new version, no new rows
+    src = next((sample / "landing" / "police").glob("police_hukou_*.csv"))
+    renamed = src.with_name(src.stem + "_09.csv")
+    shutil.copy(src, renamed)
+    try:
+        replay = run_job(sample / "landing", layout.root)
+    finally:
+        renamed.unlink()
+    assert replay.exit_code == 0
+    assert [b["status"] for b in replay.batches] == ["duplicate"]
+    assert read_current(layout) == "v000001"
+    after = {t: tbl.to_pylist() for t, tbl in _tables(layout).items()}
+    assert after == before
+
+
+def test_a_broken_batch_is_rejected_and_current_stays(
+    first_run, sample: Path, tmp_path: Path
+) -> None:
+    _, layout = first_run
+    landing = tmp_path / "landing"
+    shutil.copytree(sample / "landing", landing)
+    src = next((landing / "police").glob("police_hukou_*.csv"))
+    bad = landing / "police" / "police_hukou_20991231.csv"
+    bad.write_bytes(src.read_text(encoding="utf-8").encode("gb18030"))  # wrong encoding
+    report = run_job(landing, layout.root)
+    assert report.status == "rejected" and report.exit_code == 1
+    assert "police_hukou_20991231.csv" in (report.message or "")
+    assert "\n" not in (report.message or "")
+    assert read_current(layout) == "v000001"
+    assert not (layout.published / "v000002").exists()
+    # the engineer replaces the file with a corrected one: it applies and publishes
+    bad.write_bytes(src.read_bytes().replace(b"\n", b"\r\n"))
+    fixed = run_job(landing, layout.root)
+    assert fixed.status == "published", fixed.message
+    assert read_current(layout) == "v000002"
