@@ -1,0 +1,78 @@
+"""The ``siheyuan`` command's contract: exit codes, the one-line reason, status output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from siheyuan.cli import main
+from siheyuan.contracts import load_contracts
+
+
+def _bad_hukou(landing: Path) -> Path:
+    path = landing / "police" / "police_hukou_20261001.csv"
+    path.parent.mkdir(parents=True)
+    header = ",".join(load_contracts()["police_hukou"].column_names)
+    path.write_bytes(
+        (header + "\nP1,,张伟,,1,01,19850302,H1,02,学院路77号,正常,\n").encode("gb18030")
+    )
+    return path
+
+
+def test_run_with_a_rejected_batch_exits_non_zero_naming_the_file(tmp_path: Path) -> None:
+    bad = _bad_hukou(tmp_path / "landing")
+    result = CliRunner().invoke(
+        main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")]
+    )
+    assert result.exit_code == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert bad.name in error_lines[0] and "utf-8" in error_lines[0]
+    assert not (tmp_path / "wh" / "published" / "CURRENT").exists()
+
+
+def test_run_with_nothing_new_exits_zero(tmp_path: Path) -> None:
+    (tmp_path / "landing").mkdir()
+    result = CliRunner().invoke(
+        main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "nothing new" in result.stdout
+
+
+def test_environment_variables_stand_in_for_the_flags(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "landing").mkdir()
+    monkeypatch.setenv("SIHEYUAN_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("SIHEYUAN_WAREHOUSE", str(tmp_path / "wh"))
+    assert CliRunner().invoke(main, ["run"]).exit_code == 0
+    assert (tmp_path / "wh").is_dir()
+
+
+def test_status_json_lists_rejected_batches(tmp_path: Path) -> None:
+    _bad_hukou(tmp_path / "landing")
+    runner = CliRunner()
+    runner.invoke(
+        main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")]
+    )
+    result = runner.invoke(main, ["status", "--warehouse", str(tmp_path / "wh"), "--json"])
+    assert result.exit_code == 0
+    info = json.loads(result.stdout)
+    assert info["current_version"] is None
+    assert [(b["file_name"], b["status"]) for b in info["batches"]] == [
+        ("police_hukou_20261001.csv", "rejected")
+    ]
+
+
+def test_generate_writes_landing_and_truth_apart(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["generate", "--persons", "50", "--seed", "3", "--out", str(tmp_path / "s")]
+    )
+    assert result.exit_code == 0, result.output
+    landed = {
+        p.relative_to(tmp_path / "s" / "landing").parts[0]
+        for p in (tmp_path / "s" / "landing").rglob("*.*")
+    }
+    assert landed == {"police", "civil_affairs", "health", "hr"}
+    assert (tmp_path / "s" / "truth" / "round_1" / "records.csv").exists()
+    assert not list((tmp_path / "s" / "landing").rglob("records.csv"))
