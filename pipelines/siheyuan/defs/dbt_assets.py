@@ -2,7 +2,10 @@
 
 import logging
 import os
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -76,5 +79,16 @@ def siheyuan_dbt_assets(
     log.info("dbt build: %d models built, all tests passed", built)
 
 
+def dbt_executable() -> str:
+    """The ``dbt`` beside this interpreter when there is one, else the one on ``PATH``.
+
+    So ``.venv/bin/siheyuan`` or ``.venv/bin/pytest`` work without activating the environment.
+    """
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(project_root()))
+    return DbtCliResource(
+        project_dir=dbt_project, profiles_dir=str(project_root()), dbt_executable=dbt_executable()
+    )
