@@ -158,6 +158,28 @@ def employers(cfg: dict[str, Any], gen: np.random.Generator) -> list[str]:
     return list(e["public"]) + names
 
 
+SKELETON_FIELDS = (
+    "hh",
+    "group",
+    "rel",
+    "male",
+    "birth",
+    "surname_of",
+    "eth_of",
+    "region_of",
+    "mother",
+    "father",
+    "twin_of",
+    "reason",
+)
+
+
+def _truncate(sk: object, n: int) -> None:
+    """Cut every per-person list of the household skeleton to its first ``n`` persons."""
+    for name in SKELETON_FIELDS:
+        getattr(sk, name)[:] = getattr(sk, name)[:n]
+
+
 def build_world(seed: int, persons: int) -> World:
     """The world at the first extract date."""
     cfg = world_config()
@@ -168,38 +190,10 @@ def build_world(seed: int, persons: int) -> World:
     sk = households.registered(cfg, r, persons - n_float, today)
     # cut the last household short if it overshot; keep the head
     del_from = persons - n_float
-    for name in (
-        "hh",
-        "group",
-        "rel",
-        "male",
-        "birth",
-        "surname_of",
-        "eth_of",
-        "region_of",
-        "mother",
-        "father",
-        "twin_of",
-        "reason",
-    ):
-        getattr(sk, name)[:] = getattr(sk, name)[:del_from]
+    _truncate(sk, del_from)
     n_reg = len(sk.hh)
     households.floating(cfg, r, persons - n_reg, today, sk)
-    for name in (
-        "hh",
-        "group",
-        "rel",
-        "male",
-        "birth",
-        "surname_of",
-        "eth_of",
-        "region_of",
-        "mother",
-        "father",
-        "twin_of",
-        "reason",
-    ):
-        getattr(sk, name)[:] = getattr(sk, name)[:persons]
+    _truncate(sk, persons)
     n = len(sk.hh)
 
     hh = np.array(sk.hh, dtype=np.int64)
