@@ -7,10 +7,13 @@
       first_batch_id, last_batch_id, last_apply_seq, last_extract_date,
       last_file_name, last_row_number, batch_count
     Ordering everywhere is (apply_seq, row_number): a later batch wins, and within one
-    batch a repeated key's last row wins (a later issue quarantines such conflicts). -#}
+    batch a repeated key's last row wins (the ingest quarantines a snapshot's conflicting repeats
+    and keeps the last row). -#}
 
 {#- Snapshot (全量) semantics: the latest applied batch of the dataset is the current list;
-    a key whose last row is in an earlier batch has ended. -#}
+    a key whose last row is in an earlier batch has ended — unless the latest batch did list it
+    but its row was quarantined: the department still lists the record, so it keeps its
+    previous version (carried_forward = true) instead of ending. -#}
 {% macro current_snapshot(stg, dataset) -%}
     {{ _current_state(stg, dataset, 'snapshot') }}
 {%- endmacro %}
@@ -42,6 +45,18 @@ latest_batch as (
     select max(apply_seq) as apply_seq from batches
 ),
 
+{%- if kind == 'snapshot' %}
+-- keys the latest batch listed on rows that were quarantined
+quarantined_in_latest as (
+    select distinct q.source_key
+    from {{ source('meta', 'quarantine') }} as q
+    inner join {{ source('meta', 'batch') }} as b
+        on b.batch_id = q.batch_id and b.status = 'applied'
+    where q.dataset = '{{ dataset }}' and q.source_key is not null
+      and b.apply_seq = (select apply_seq from latest_batch)
+),
+{%- endif %}
+
 per_key as (
     select
         source_key,
@@ -72,15 +87,19 @@ select
     '{{ dataset }}' as source_dataset,
     l.source_key,
     {%- if kind == 'snapshot' %}
-    case when l.apply_seq = lb.apply_seq then 'active' else 'ended' end as record_status,
-    case when l.apply_seq = lb.apply_seq then null else 'missing_from_snapshot' end as end_reason,
-    case when l.apply_seq < lb.apply_seq then
+    case when l.apply_seq = lb.apply_seq or qk.source_key is not null
+        then 'active' else 'ended' end as record_status,
+    case when l.apply_seq = lb.apply_seq or qk.source_key is not null
+        then null else 'missing_from_snapshot' end as end_reason,
+    case when l.apply_seq < lb.apply_seq and qk.source_key is null then
         (select min(b.extract_date) from batches as b where b.apply_seq > l.apply_seq)
     end as ended_extract_date,
+    (l.apply_seq < lb.apply_seq and qk.source_key is not null) as carried_forward,
     {%- else %}
     case when l.op = 'delete' then 'ended' else 'active' end as record_status,
     case when l.op = 'delete' then 'deleted_in_source' end as end_reason,
     case when l.op = 'delete' then l.extract_date end as ended_extract_date,
+    false as carried_forward,
     {%- endif %}
     k.first_batch_id,
     l.batch_id as last_batch_id,
@@ -94,4 +113,7 @@ from last_row as l
 inner join attr_row as a on a.source_key = l.source_key
 inner join per_key as k on k.source_key = l.source_key
 cross join latest_batch as lb
+{%- if kind == 'snapshot' %}
+left join quarantined_in_latest as qk on qk.source_key = l.source_key
+{%- endif %}
 {% endmacro %}

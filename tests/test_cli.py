@@ -76,3 +76,26 @@ def test_generate_writes_landing_and_truth_apart(tmp_path: Path) -> None:
     assert landed == {"police", "civil_affairs", "health", "hr"}
     assert (tmp_path / "s" / "truth" / "round_1" / "records.csv").exists()
     assert not list((tmp_path / "s" / "landing").rglob("records.csv"))
+
+
+def test_a_missing_landing_folder_is_an_error_not_nothing_new(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["run", "--landing", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh")]
+    )
+    assert result.exit_code == 1
+    assert "does not exist" in result.stderr
+
+
+def test_a_second_run_on_a_busy_warehouse_says_so_in_one_line(tmp_path: Path) -> None:
+    from siheyuan.runlock import RunLock
+
+    (tmp_path / "landing").mkdir()
+    with RunLock(tmp_path / "wh" / ".run.lock"):
+        result = CliRunner().invoke(
+            main,
+            ["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")],
+        )
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: another run is using the warehouse {tmp_path / 'wh'} (lock .run.lock)"
+    ]

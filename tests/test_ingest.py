@@ -143,3 +143,32 @@ def test_a_newer_snapshot_repeating_an_older_list_is_applied(tmp_path: Path) -> 
     assert [(o.file_name, o.status) for o in outcomes if o.status != "duplicate"] == [
         ("police_hukou_20261201.csv", "applied")
     ]
+
+
+def test_a_snapshot_redelivered_for_the_same_date_replaces_it(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    path = _land(landing, "police_hukou_20261001.csv", [_row("P1")])
+    ingest_dataset(work, live, HUKOU, landing, "run1")
+    _land(landing, path.name, [_row("P1"), _row("P2")])  # corrected: P2 was missing
+    (outcome,) = ingest_dataset(work, live, HUKOU, landing, "run2")
+    assert outcome.status == "applied" and outcome.rows_accepted == 2
+
+
+def test_a_different_delta_for_an_applied_date_and_seq_is_refused(tmp_path: Path) -> None:
+    hr = CONTRACTS["hr_insured"]
+    header = ",".join(f'"{c}"' for c in hr.column_names)
+
+    def land(rows: list[str]) -> None:
+        path = tmp_path / "landing" / "hr" / "hr_insured_20261001.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode("gb18030"))
+
+    row = '"R{n}","","王芳","女","198503","汉族","x","正常参保","就业","u","","a","新增","20261001"'
+    work, live = _dbs(tmp_path)
+    land([row.format(n=1)])
+    ingest_dataset(work, live, hr, tmp_path / "landing", "run1")
+    land([row.format(n=1), row.format(n=2)])
+    (outcome,) = ingest_dataset(work, live, hr, tmp_path / "landing", "run2")
+    assert outcome.status == "rejected" and outcome.reason_code == "out_of_order"
+    assert "next seq" in (outcome.reason or "")

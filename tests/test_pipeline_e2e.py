@@ -8,6 +8,7 @@ file order.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 from pathlib import Path
@@ -202,8 +203,48 @@ def test_a_broken_batch_is_rejected_and_current_stays(
     assert "\n" not in (report.message or "")
     assert read_current(layout) == "v000001"
     assert not (layout.published / "v000002").exists()
-    # the engineer replaces the file with a corrected one: it applies and publishes
-    bad.write_bytes(src.read_bytes().replace(b"\n", b"\r\n"))
-    fixed = run_job(landing, layout.root)
-    assert fixed.status == "published", fixed.message
+    # left in place unchanged, it is refused again on the next run, with the same reason
+    again = run_job(landing, layout.root)
+    assert again.status == "rejected" and "unchanged since it was rejected" in (again.message or "")
+    assert [(b["file_name"], b["status"]) for b in again.batches] == [(bad.name, "rejected")]
+
+
+def test_a_corrected_file_publishes_and_a_quarantined_row_does_not_end_its_record(
+    first_run, sample: Path, tmp_path: Path
+) -> None:
+    _, layout = first_run
+    before = _tables(layout)
+    landing = tmp_path / "landing"
+    shutil.copytree(sample / "landing", landing)
+    src = next((landing / "police").glob("police_hukou_*.csv"))
+    lines = src.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[5].split(",")
+    key = row[header.index("人员编号")].strip()
+    row[header.index("姓名")] = ""  # no name: the row is quarantined
+    lines[5] = ",".join(row)
+    fixed = landing / "police" / "police_hukou_20991231.csv"
+    fixed.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    report = run_job(landing, layout.root)
+    assert report.status == "published", report.message
     assert read_current(layout) == "v000002"
+    after = _tables(layout)
+    xref = {
+        (r["source_dataset"], r["source_key"]): r for r in after["resident_source_xref"].to_pylist()
+    }
+    record = xref[("police_hukou", key)]
+    assert record["record_status"] == "active" and record["carried_forward"] is True
+    # the same people, the same ids, the same content: re-publishing the same data is stable
+    assert after["resident"].to_pylist() == before["resident"].to_pylist()
+    assert after["household"].to_pylist() == before["household"].to_pylist()
+    assert after["building"].to_pylist() == before["building"].to_pylist()
+
+
+def test_identical_content_gives_identical_parquet_files(first_run) -> None:
+    _, layout = first_run
+    manifests = [
+        json.loads((layout.published / v / "_manifest.json").read_text(encoding="utf-8"))
+        for v in ("v000001", "v000002")
+    ]
+    for table in ("resident", "household", "building"):
+        assert manifests[0]["tables"][table]["sha256"] == manifests[1]["tables"][table]["sha256"]

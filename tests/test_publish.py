@@ -82,3 +82,19 @@ def test_one_run_at_a_time(tmp_path: Path) -> None:
             assert "another run" in str(exc)
     with RunLock(lock_path):  # released again
         pass
+
+
+def test_recover_without_a_database_never_deletes_published_versions(tmp_path: Path) -> None:
+    layout = _warehouse(tmp_path, ["v000001"], ["v000001"])
+    set_current(layout, "v000001")
+    layout.database.unlink()
+    recover(layout)
+    assert (layout.published / "v000001" / "resident.parquet").exists()
+    assert read_current(layout) == "v000001"
+
+
+def test_an_interrupted_prune_is_cleaned_up(tmp_path: Path) -> None:
+    layout = _warehouse(tmp_path, ["v000001"], ["v000001", ".v000000.deleting"])
+    set_current(layout, "v000001")
+    recover(layout)
+    assert sorted(p.name for p in layout.published.iterdir()) == ["CURRENT", "v000001"]

@@ -172,3 +172,67 @@ def test_xlsx_with_the_sheet_renamed_is_rejected(tmp_path: Path) -> None:
 )
 def test_xlsx_cell_text(cell: object, text: str | None) -> None:
     assert xlsx_cell_text(cell) == text
+
+
+def test_a_file_cut_inside_its_last_row_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "police_hukou_20261001.csv"
+    path.write_text(HUKOU_HEADER + "\n" + _hukou_row("P1") + "\nP2,3301061985", "utf-8")
+    with pytest.raises(BatchRejected) as info:
+        read_batch(CONTRACTS["police_hukou"], path)
+    assert info.value.reason_code == "truncated"
+
+
+def test_a_file_cut_inside_a_quoted_field_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "hr_insured_20261001.csv"
+    row = ",".join(
+        f'"{v}"'
+        for v in [
+            "R1",
+            "3301",
+            "王芳",
+            "女",
+            "198503",
+            "汉族",
+            "x",
+            "正常参保",
+            "就业",
+            "单位",
+            "138",
+            "地址",
+            "新增",
+            "20261001",
+        ]
+    )
+    path.write_bytes((HR_HEADER + "\r\n" + row[:-5]).encode("gb18030"))
+    with pytest.raises(BatchRejected, match="truncated"):
+        read_batch(CONTRACTS["hr_insured"], path)
+
+
+def test_a_complete_last_row_without_a_line_break_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "police_hukou_20261001.csv"
+    path.write_text(HUKOU_HEADER + "\n" + _hukou_row("P1") + "\n" + _hukou_row("P2"), "utf-8")
+    assert len(read_batch(CONTRACTS["police_hukou"], path).rows) == 2
+
+
+def test_a_jsonl_file_cut_mid_line_is_rejected_but_a_bad_inner_line_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    contract = CONTRACTS["health_records"]
+    good = json.dumps({"archive_no": "A1", "op": "I", "name": "李娜"}, ensure_ascii=False)
+    cut = tmp_path / "health_records_20261001.jsonl"
+    cut.write_text(good + "\n" + good[:20], encoding="utf-8")
+    with pytest.raises(BatchRejected, match="truncated"):
+        read_batch(contract, cut)
+    inner = tmp_path / "health_records_20261101.jsonl"
+    inner.write_text(good[:20] + "\n" + good + "\n", encoding="utf-8")
+    assert [p.reason_code for p in read_batch(contract, inner).problems] == ["malformed_json"]
+
+
+def test_a_missing_header_row_never_puts_personal_data_in_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "police_hukou_20261001.csv"
+    path.write_text(_hukou_row("P1") + "\n" + _hukou_row("P2") + "\n", "utf-8")
+    with pytest.raises(BatchRejected) as info:
+        read_batch(CONTRACTS["police_hukou"], path)
+    assert "330106198503021234" not in info.value.reason
+    assert "张伟" not in info.value.reason and "学院路" not in info.value.reason
+    assert "header row missing" in info.value.reason

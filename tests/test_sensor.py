@@ -14,7 +14,7 @@ def sensor() -> dg.SensorDefinition:
     return defs.resolve_sensor_def("landing_sensor")
 
 
-def test_sensor_requests_a_run_only_when_the_landing_folder_changes(
+def test_sensor_runs_once_the_landing_folder_has_changed_and_settled(
     sensor: dg.SensorDefinition, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     landing = tmp_path / "landing"
@@ -23,13 +23,20 @@ def test_sensor_requests_a_run_only_when_the_landing_folder_changes(
     assert not empty.run_requests
     (landing / "police").mkdir(parents=True)
     (landing / "police" / "police_hukou_20261001.csv").write_text("x", encoding="utf-8")
-    first = sensor(dg.build_sensor_context(cursor=None))
+    seen = sensor(dg.build_sensor_context(cursor=None))
+    assert not seen.run_requests  # a file may still be arriving: wait one tick
+    first = sensor(dg.build_sensor_context(cursor=seen.cursor))
     assert len(first.run_requests) == 1
     again = sensor(dg.build_sensor_context(cursor=first.cursor))
     assert not again.run_requests
     (landing / "police" / "police_hukou_20261101.csv").write_text("y", encoding="utf-8")
-    changed = sensor(dg.build_sensor_context(cursor=first.cursor))
-    assert len(changed.run_requests) == 1
+    growing = sensor(dg.build_sensor_context(cursor=first.cursor))
+    assert not growing.run_requests
+    (landing / "police" / "police_hukou_20261101.csv").write_text("yy", encoding="utf-8")
+    still_growing = sensor(dg.build_sensor_context(cursor=growing.cursor))
+    assert not still_growing.run_requests
+    settled = sensor(dg.build_sensor_context(cursor=still_growing.cursor))
+    assert len(settled.run_requests) == 1
 
 
 def test_one_graph_from_ingest_through_dbt_to_publish() -> None:

@@ -186,16 +186,16 @@ select
     case
         when building_no is null then 'no_building'
         when district is null then 'no_district'
-        when inference in ('road_ambiguous', 'compound_ambiguous') then inference
-        when compound is null and (road is null or road_number is null) then 'no_compound_or_road'
+        when inference = 'compound_ambiguous' then inference
+        when compound is null then 'no_compound'
         when inference is not null then 'ok_' || inference
         else 'ok'
     end as parse_status,
+    -- A building is identified by its compound and number within the district. The road and
+    -- number are attributes: keying on them would change the key of every abbreviated address
+    -- the day a second spelling of the road appears, and building ids must be stable.
     case
-        when building_no is not null and district is not null
-         and coalesce(inference, '') not in ('road_ambiguous', 'compound_ambiguous')
-         and (compound is not null or (road is not null and road_number is not null))
-        then concat_ws('|', district, coalesce(road, ''), coalesce(road_number, ''),
-                       coalesce(compound, ''), building_no)
+        when building_no is not null and district is not null and compound is not null
+        then concat_ws('|', district, compound, building_no)
     end as building_key
 from resolved

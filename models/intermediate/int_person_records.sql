@@ -3,7 +3,7 @@
 -- One row per (source_dataset, source_key) ever seen.
 
 {%- set lineage_cols -%}
-    source_dataset, source_key, record_status, end_reason, ended_extract_date,
+    source_dataset, source_key, record_status, end_reason, ended_extract_date, carried_forward,
     first_batch_id, last_batch_id, last_apply_seq, last_extract_date,
     last_file_name, last_row_number
 {%- endset %}
@@ -156,6 +156,7 @@ select
     s.record_status,
     s.end_reason,
     s.ended_extract_date,
+    s.carried_forward,
     s.first_batch_id,
     s.last_batch_id,
     s.last_apply_seq,

@@ -1,6 +1,6 @@
 -- One row per building key parsed from any person record's address.
--- Address parts are the ones the key is made of; street is the most common among the
--- building's addresses (a variant may omit it).
+-- The key is district|compound|building_no; street and road + number are the most common
+-- among the building's addresses (a variant may omit them).
 with parsed as (
     select * from {{ ref('int_addresses') }} where building_key is not null
 ),
@@ -14,6 +14,16 @@ streets as (
     qualify row_number() over (partition by building_key order by count(*) desc, street) = 1
 ),
 
+-- the most common road + number written for the building (abbreviated forms omit it)
+roads as (
+    select building_key, road, road_number
+    from parsed
+    where road is not null and road_number is not null
+    group by building_key, road, road_number
+    qualify row_number() over (
+        partition by building_key order by count(*) desc, road, road_number) = 1
+),
+
 parts as (
     select
         building_key,
@@ -21,8 +31,9 @@ parts as (
         max(city) as city,
         min(district) as district,
         (select s.street from streets as s where s.building_key = parsed.building_key) as street,
-        min(road) as road,
-        min(road_number) as road_number,
+        (select r.road from roads as r where r.building_key = parsed.building_key) as road,
+        (select r.road_number from roads as r where r.building_key = parsed.building_key)
+            as road_number,
         min(compound) as compound,
         min(building_no) as building_no
     from parsed

@@ -29,7 +29,7 @@ agg as (
         arg_min(building_key, survivor_rank) filter (where building_key is not null)
             as building_key,
         bool_or(person_status = 'deceased') as is_deceased,
-        arg_min(status_date, source_priority) filter (
+        arg_min(status_date, survivor_rank) filter (
             where person_status = 'deceased' and status_date is not null) as death_date,
         bool_or(source_dataset = 'police_hukou') as has_hukou,
         bool_or(source_dataset = 'police_hukou' and record_status = 'active'

@@ -7,6 +7,7 @@ select
     link_rule,
     record_status,
     end_reason,
+    carried_forward,
     last_batch_id,
     last_file_name,
     last_row_number

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from siheyuan.contracts import SourceContract
 from siheyuan.landing import LandedFile, discover
-from siheyuan.readers import BatchRejected, RawRow, RowProblem, read_batch
+from siheyuan.readers import BatchRejected, RawRow, RowProblem, describe_columns, read_batch
 from siheyuan.warehouse import LINEAGE_COLUMNS, connect, ensure_meta, ensure_raw_table
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,8 @@ def _registry(conn, dataset: str) -> tuple[set[str], dict[tuple[str, str], str],
     }
     latest = conn.execute(
         "SELECT extract_date, seq, file_name, file_sha256 FROM meta.batch WHERE dataset = ? "
-        "AND status = 'applied' ORDER BY extract_date DESC, seq DESC LIMIT 1",
+        "AND status IN ('applied', 'duplicate') ORDER BY extract_date DESC, seq DESC, "
+        "status = 'applied' DESC LIMIT 1",
         [dataset],
     ).fetchone()
     return applied, seen, latest
@@ -173,6 +174,30 @@ def _is_replay(
     if contract.kind == "delta" or latest is None:
         return True
     return (f.extract_date, f.seq) <= (latest[0], latest[1]) or f.sha256 == latest[3]
+
+
+def _check_order(contract: SourceContract, f: LandedFile, latest: tuple | None) -> None:
+    """Batches of a dataset apply in (date, seq) order; an older one would roll it back.
+
+    A snapshot re-delivered for the same date and seq as the latest one is a correction of the
+    current list and replaces it; a delta for an applied date and seq is refused, because its
+    changes cannot be told apart from the ones already applied (send it as the next seq).
+    """
+    if latest is None or (f.extract_date, f.seq) > (latest[0], latest[1]):
+        return
+    if (f.extract_date, f.seq) == (latest[0], latest[1]):
+        if contract.kind == "snapshot":
+            return
+        raise BatchRejected(
+            "out_of_order",
+            f"{f.file_name}: a different {contract.dataset} delta for the same date and seq "
+            f"({latest[2]}) is already applied; deliver the correction as the next seq",
+        )
+    raise BatchRejected(
+        "out_of_order",
+        f"{f.file_name}: older than {latest[2]}, which is already applied; applying it would "
+        "roll the dataset back",
+    )
 
 
 def _record(conn, f: LandedFile, kind: str, outcome: BatchOutcome, run_id: str) -> None:
@@ -250,7 +275,7 @@ def apply_file(conn, contract: SourceContract, f: LandedFile, run_id: str) -> Ba
         log.warning(
             "%s: columns not in the contract are ignored: %s",
             f.file_name,
-            ", ".join(result.extra_columns),
+            describe_columns(result.extra_columns),
         )
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     conn.execute("BEGIN TRANSACTION")
@@ -318,6 +343,8 @@ def ingest_dataset(
                 if (f.file_name, f.sha256) not in seen:
                     _record(conn, f, contract.kind, outcome, run_id)
                     seen[(f.file_name, f.sha256)] = "duplicate"
+                if latest is None or (f.extract_date, f.seq) > (latest[0], latest[1]):
+                    latest = (f.extract_date, f.seq, f.file_name, f.sha256)
                 outcomes.append(outcome)
                 continue
             try:
@@ -329,12 +356,7 @@ def ingest_dataset(
                     ).fetchone()
                     code, reason = prior if prior else ("rejected", f"{f.file_name}: rejected")
                     raise BatchRejected(code, f"{reason} (unchanged since it was rejected)")
-                if latest is not None and (f.extract_date, f.seq) <= (latest[0], latest[1]):
-                    raise BatchRejected(
-                        "out_of_order",
-                        f"{f.file_name}: older than or same date as {latest[2]}, which is already "
-                        "applied; applying it would roll the dataset back",
-                    )
+                _check_order(contract, f, latest)
                 outcome = apply_file(conn, contract, f, run_id)
             except BatchRejected as exc:
                 outcome = BatchOutcome(

@@ -15,7 +15,6 @@ CURRENT at the version the live database says was published.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,8 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
+from siheyuan.landing import file_sha256
 from siheyuan.settings import WarehouseLayout
-from siheyuan.warehouse import connect
+from siheyuan.warehouse import connect, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,14 @@ PUBLISHED_TABLES: tuple[str, ...] = (
     "building",
     "resident_source_xref",
 )
+# Rows are written in key order, so the same content gives byte-identical files (and hashes).
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "resident": ("resident_id",),
+    "household": ("household_id",),
+    "household_member": ("household_id", "resident_id"),
+    "building": ("building_id",),
+    "resident_source_xref": ("source_dataset", "source_key"),
+}
 MARTS_SCHEMA = "marts"
 MANIFEST = "_manifest.json"
 
@@ -62,14 +72,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_current(layout: WarehouseLayout) -> str | None:
     try:
         value = layout.current_pointer.read_text(encoding="utf-8").strip()
@@ -89,14 +91,19 @@ def set_current(layout: WarehouseLayout, version: str) -> None:
     _fsync_dir(layout.published)
 
 
-def run_batch_ids(working_db: Path, run_id: str) -> list[str]:
-    with connect(working_db, read_only=True) as conn:
-        rows = conn.execute(
-            "SELECT batch_id FROM meta.batch WHERE run_id = ? AND status = 'applied' "
-            "ORDER BY apply_seq",
-            [run_id],
-        ).fetchall()
+def _run_batch_ids(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT batch_id FROM meta.batch WHERE run_id = ? AND status = 'applied' "
+        "ORDER BY apply_seq",
+        [run_id],
+    ).fetchall()
     return [r[0] for r in rows]
+
+
+def run_batch_ids(working_db: Path, run_id: str) -> list[str]:
+    """The batches this run applied (empty: nothing new to publish)."""
+    with connect(working_db, read_only=True) as conn:
+        return _run_batch_ids(conn, run_id)
 
 
 def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> PublishedVersion:
@@ -118,13 +125,14 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
         files: dict[str, str] = {}
         for table in PUBLISHED_TABLES:
             target = partial / f"{table}.parquet"
+            order = ", ".join(TABLE_KEYS[table])
             conn.execute(
-                f"COPY (SELECT * FROM {MARTS_SCHEMA}.\"{table}\") TO '{target}' "
-                "(FORMAT parquet, COMPRESSION zstd)"
+                f'COPY (SELECT * FROM {MARTS_SCHEMA}."{table}" ORDER BY {order}) '
+                f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
             )
             count = conn.execute(f'SELECT count(*) FROM {MARTS_SCHEMA}."{table}"').fetchone()
             table_rows[table] = int(count[0]) if count else 0
-            files[table] = _sha256(target)
+            files[table] = file_sha256(target)
         batch_ids = [
             r[0]
             for r in conn.execute(
@@ -142,14 +150,7 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
                 for t in PUBLISHED_TABLES
             },
             "batches_in_this_version": batch_ids,
-            "batches_new_in_this_run": [
-                r[0]
-                for r in conn.execute(
-                    "SELECT batch_id FROM meta.batch WHERE run_id = ? AND status = 'applied' "
-                    "ORDER BY apply_seq",
-                    [run_id],
-                ).fetchall()
-            ],
+            "batches_new_in_this_run": _run_batch_ids(conn, run_id),
         }
         manifest_path = partial / MANIFEST
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
@@ -178,17 +179,21 @@ def commit_registry(layout: WarehouseLayout, working_db: Path) -> None:
     """Swap in a working database whose data did not change (only registry rows were added)."""
     with connect(working_db) as conn:
         conn.execute("CHECKPOINT")
+    _swap_in(layout, working_db)
+
+
+def _swap_in(layout: WarehouseLayout, working_db: Path) -> None:
+    """Replace the live database with the run's (the commit point of a run)."""
+    wal = working_db.with_name(working_db.name + ".wal")
+    if wal.exists():  # CHECKPOINT ran; a WAL here means the copy is not self-contained
+        raise RuntimeError(f"working database {working_db.name} still has a WAL; not committing")
     os.replace(working_db, layout.database)
     _fsync_dir(layout.database.parent)
 
 
 def commit(layout: WarehouseLayout, working_db: Path, version: PublishedVersion) -> None:
     """Step 2 (swap the working database in) and step 3 (point CURRENT at the version)."""
-    wal = working_db.with_name(working_db.name + ".wal")
-    if wal.exists():  # CHECKPOINT ran; a WAL here means the copy is not self-contained
-        raise RuntimeError(f"working database {working_db.name} still has a WAL; not committing")
-    os.replace(working_db, layout.database)
-    _fsync_dir(layout.database.parent)
+    _swap_in(layout, working_db)
     set_current(layout, version.version)
     log.info("published %s", version.version)
 
@@ -197,11 +202,7 @@ def latest_recorded_version(layout: WarehouseLayout) -> str | None:
     if not layout.database.exists():
         return None
     with connect(layout.database) as conn:
-        has = conn.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'meta' AND table_name = 'publish'"
-        ).fetchone()
-        if not has or not has[0]:
+        if not table_exists(conn, "meta", "publish"):
             return None
         row = conn.execute(
             "SELECT version FROM meta.publish ORDER BY version_number DESC LIMIT 1"
@@ -222,12 +223,20 @@ def recover(layout: WarehouseLayout) -> list[str]:
     recorded = latest_recorded_version(layout)
     if layout.published.exists():
         known: set[str] = set()
-        if layout.database.exists() and recorded:
+        if recorded:
             with connect(layout.database, read_only=True) as conn:
                 known = {r[0] for r in conn.execute("SELECT version FROM meta.publish").fetchall()}
+        current = read_current(layout)
         for entry in layout.published.iterdir():
-            if entry.name.endswith(".partial") or (
-                entry.is_dir() and entry.name.startswith("v") and entry.name not in known
+            if entry.name.endswith((".partial", ".deleting")):
+                shutil.rmtree(entry)
+                actions.append(f"removed {entry.name}, left by an interrupted run")
+            elif (
+                recorded  # without a record of versions, nothing can be called an orphan
+                and entry.is_dir()
+                and entry.name.startswith("v")
+                and entry.name not in known
+                and entry.name != current
             ):
                 shutil.rmtree(entry)
                 actions.append(f"removed {entry.name}, written by a run that never committed")
@@ -248,6 +257,9 @@ def prune(layout: WarehouseLayout, keep: int) -> list[str]:
     removed: list[str] = []
     for name in versions[: max(0, len(versions) - max(keep, 1))]:
         if name != current:
-            shutil.rmtree(layout.published / name)
+            # rename first: a crash mid-delete leaves a .deleting folder, never half a version
+            doomed = layout.published / f".{name}.deleting"
+            os.rename(layout.published / name, doomed)
+            shutil.rmtree(doomed)
             removed.append(name)
     return removed

@@ -97,12 +97,24 @@ def _blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
+def describe_columns(names: list[str]) -> str:
+    """Column names for a message — unless they look like data (a header row that is missing).
+
+    A file without its header row puts a person's ID number, name and address where the column
+    names should be; those must never reach a log, a reason or a report.
+    """
+    looks_like_data = any(len(n) > 12 or sum(ch.isdigit() for ch in n) > 2 for n in names)
+    if looks_like_data:
+        return f"{len(names)} column(s) that look like data (is the header row missing?)"
+    return ", ".join(names)
+
+
 def _check_header(contract: SourceContract, path: Path, header: list[str]) -> list[str]:
     """Reject a file whose declared columns are not all there; return the extra ones."""
     missing = [c for c in contract.column_names if c not in header]
     if missing:
         extra = [h for h in header if h not in contract.column_names]
-        hint = f"; unexpected columns: {', '.join(extra)}" if extra else ""
+        hint = f"; unexpected columns: {describe_columns(extra)}" if extra else ""
         raise BatchRejected(
             "missing_columns",
             f"{path.name}: declared column(s) missing or renamed: {', '.join(missing)}{hint}",
@@ -154,7 +166,32 @@ def _read_csv(contract: SourceContract, path: Path) -> ReadResult:
         raise BatchRejected(
             "unreadable", f"{path.name}: CSV cannot be parsed near line {reader.line_num}: {exc}"
         ) from None
+    _reject_if_truncated_csv(path, text, result)
     return result
+
+
+def _reject_if_truncated_csv(path: Path, text: str, result: ReadResult) -> None:
+    """A file that stops inside its last record was cut in transfer: reject it whole.
+
+    Applying the rows before the cut would end every record after it (snapshot semantics), so a
+    cut file must never pass as a shorter list. A last line without a line break is accepted
+    only when it is a complete record (its field count matches, its quotes are closed).
+    """
+    if not text or text.endswith(("\n", "\r")):
+        return
+    tail = text[text.rfind("\n") + 1 :]
+    last = result.problems[-1] if result.problems else None
+    cut_row = (
+        last is not None
+        and last.reason_code == "field_count_mismatch"
+        and (not result.rows or last.row_number > result.rows[-1].row_number)
+    )
+    if cut_row or tail.count('"') % 2 == 1:
+        raise BatchRejected(
+            "truncated",
+            f"{path.name}: truncated — the file ends inside its last record (no line break, "
+            "incomplete fields); was it cut in transfer?",
+        )
 
 
 def _json_text(value: object) -> str | None:
@@ -174,7 +211,12 @@ def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
     result = ReadResult()
     seen_keys: set[str] = set()
     declared = contract.column_names
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # split on "\n" only: str.splitlines() would also split on U+2028/U+0085, legal in JSON strings
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line_no, line in enumerate(lines, start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             result.problems.append(RowProblem(line_no, "empty_row", "empty line"))
             continue
@@ -194,6 +236,17 @@ def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
         result.rows.append(RawRow(line_no, {c: _json_text(obj.get(c)) for c in declared}))
     if not result.rows and not result.problems:
         raise BatchRejected("empty_file", f"{path.name}: the file is empty")
+    if (
+        not text.endswith("\n")
+        and result.problems
+        and result.problems[-1].row_number == len(lines)
+        and result.problems[-1].reason_code == "malformed_json"
+    ):
+        raise BatchRejected(
+            "truncated",
+            f"{path.name}: truncated — the last line is cut (no line break, not valid JSON); "
+            "was it cut in transfer?",
+        )
     if result.rows:
         missing = [c for c in contract.required_columns if c not in seen_keys]
         if missing:

@@ -11,13 +11,14 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from siheyuan.contracts import load_contracts
 from siheyuan.landing import LandedFile, UnrecognisedFile, discover
 from siheyuan.publish import read_current, recover
-from siheyuan.runlock import RunLock
+from siheyuan.runlock import RunLock, WarehouseBusy
 from siheyuan.settings import WarehouseLayout
-from siheyuan.warehouse import connect
+from siheyuan.warehouse import connect, table_exists
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +26,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class Plan:
     new: list[LandedFile]
-    known: list[LandedFile]
     unrecognised: list[UnrecognisedFile]
 
 
 @dataclass
 class RunReport:
-    status: str  # published | nothing_new | rejected | failed
+    status: str  # published | nothing_new | rejected | busy | failed
     run_id: str | None = None
     version: str | None = None
     message: str | None = None
@@ -51,11 +51,7 @@ def plan(landing: Path, layout: WarehouseLayout) -> Plan:
     settled_names: set[tuple[str, str]] = set()
     if layout.database.exists():
         with connect(layout.database, read_only=True) as conn:
-            has = conn.execute(
-                "SELECT count(*) FROM information_schema.tables "
-                "WHERE table_schema = 'meta' AND table_name = 'batch'"
-            ).fetchone()
-            if has and has[0]:
+            if table_exists(conn, "meta", "batch"):
                 for sha, name, status in conn.execute(
                     "SELECT file_sha256, file_name, status FROM meta.batch"
                 ).fetchall():
@@ -68,8 +64,7 @@ def plan(landing: Path, layout: WarehouseLayout) -> Plan:
     new = [
         f for f in files if f.sha256 not in settled or (f.file_name, f.sha256) not in settled_names
     ]
-    known = [f for f in files if f not in new]
-    return Plan(new, known, unrecognised)
+    return Plan(new, unrecognised)
 
 
 def _batches_of_run(layout: WarehouseLayout, run_id: str) -> list[dict]:
@@ -101,10 +96,15 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
     from siheyuan.definitions import JOB_NAME, build_definitions
 
     layout = WarehouseLayout(warehouse)
+    if not landing.is_dir():
+        return RunReport("failed", message=f"landing folder {landing} does not exist")
     layout.root.mkdir(parents=True, exist_ok=True)
-    with RunLock(layout.lock_file):
-        for action in recover(layout):
-            log.warning("recovery: %s", action)
+    try:
+        with RunLock(layout.lock_file):
+            for action in recover(layout):
+                log.warning("recovery: %s", action)
+    except WarehouseBusy as exc:
+        return RunReport("busy", version=read_current(layout), message=str(exc))
     the_plan = plan(landing, layout)
     for u in the_plan.unrecognised:
         log.warning("ignored %s: %s", u.path.name, u.reason)
@@ -143,29 +143,67 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
             table_rows=_table_rows(layout, version) if (published and version) else {},
             unrecognised=the_plan.unrecognised,
         )
-    rejected = [b for b in batches if b["status"] == "rejected"]
-    if rejected:
+    rejections = _rejections(result)
+    if rejections:
+        more = f" (+{len(rejections) - 1} more rejected file(s))" if len(rejections) > 1 else ""
+        recorded = {b["file_name"] for b in batches}
+        for file_name, dataset, reason in rejections:
+            if file_name not in recorded:  # rejected in an earlier run and still unchanged
+                batches.append(
+                    {
+                        "file_name": file_name,
+                        "dataset": dataset,
+                        "status": "rejected",
+                        "reason": reason,
+                        "rows_received": 0,
+                        "rows_accepted": 0,
+                        "rows_quarantined": 0,
+                        "rows_duplicate": 0,
+                    }
+                )
         return RunReport(
             "rejected",
             run_id=run_id,
             version=read_current(layout),
-            message=rejected[0]["reason"],
+            message=rejections[0][2] + more,
             batches=batches,
             unrecognised=the_plan.unrecognised,
         )
-    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = "run failed"
-    if failures:
-        data = failures[0].step_failure_data
-        err = data.user_failure_data.description if data and data.user_failure_data else None
-        if not err and data and data.error:
-            err = data.error.message.strip().splitlines()[-1] if data.error.message else None
-        message = f"step {failures[0].step_key} failed: {err or 'see the Dagster logs'}"
     return RunReport(
         "failed",
         run_id=run_id,
         version=read_current(layout),
-        message=message,
+        message=_failure_message(result) + f" (run log: {log_path})",
         batches=batches,
         unrecognised=the_plan.unrecognised,
     )
+
+
+def _rejections(result: Any) -> list[tuple[str, str, str]]:
+    """(file, dataset, reason) of every batch an ingest step refused in this run."""
+    found = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        data = event.step_failure_data
+        failure = data.user_failure_data if data else None
+        if failure is None or "file" not in (failure.metadata or {}):
+            continue
+        meta = failure.metadata
+        found.append((meta["file"].value, meta["dataset"].value, failure.description or ""))
+    return found
+
+
+def _failure_message(result: Any) -> str:
+    failures = [
+        e for e in result.all_events if e.event_type_value in ("STEP_FAILURE", "RUN_FAILURE")
+    ]
+    if not failures:
+        return "run failed"
+    event = failures[0]
+    data = event.step_failure_data if event.event_type_value == "STEP_FAILURE" else None
+    err = data.user_failure_data.description if data and data.user_failure_data else None
+    if not err and data and data.error and data.error.message:
+        err = data.error.message.strip().splitlines()[-1]
+    where = f"step {event.step_key}" if event.step_key else "run"
+    return f"{where} failed: {err or event.message or 'see the run log'}"

@@ -64,5 +64,8 @@ class WarehouseLayout:
     def lock_file(self) -> Path:
         return self.root / ".run.lock"
 
-    def working_database(self, run_id: str) -> Path:
-        return self.work_dir / f"{run_id}.duckdb"
+    @property
+    def working_database(self) -> Path:
+        """The run's copy of the database (one run at a time holds the lock; a fixed path keeps
+        dbt's profile unchanged between runs, so dbt can parse partially)."""
+        return self.work_dir / "working.duckdb"

@@ -6,7 +6,7 @@ from typing import Any
 
 from siheyuan.publish import read_current
 from siheyuan.settings import WarehouseLayout
-from siheyuan.warehouse import connect
+from siheyuan.warehouse import connect, table_exists
 
 
 def warehouse_status(layout: WarehouseLayout) -> dict[str, Any]:
@@ -21,11 +21,7 @@ def warehouse_status(layout: WarehouseLayout) -> dict[str, Any]:
     if not layout.database.exists():
         return info
     with connect(layout.database, read_only=True) as conn:
-        has = conn.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'meta' AND table_name = 'batch'"
-        ).fetchone()
-        if not has or not has[0]:
+        if not table_exists(conn, "meta", "batch"):
             return info
         cur = conn.execute(
             "SELECT apply_seq, file_name, dataset, status, reason, rows_received, rows_accepted, "

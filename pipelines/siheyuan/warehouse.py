@@ -88,6 +88,14 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         conn.close()
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def ensure_meta(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the bookkeeping schema, and the per-warehouse key for opaque ids, if missing."""
     conn.execute(META_DDL)

@@ -485,8 +485,9 @@ def test_people_households_buildings(warehouse: Path) -> None:
     # 金都花园3幢 written four ways (canonical, 3号楼 + full-width, 3-2-501, no road): one building
     b = _q(
         warehouse,
-        "select building_key from marts.building where compound = '金都花园' and building_no = '3'",
+        "select building_key, road, road_number from marts.building"
+        " where compound = '金都花园' and building_no = '3'",
     )
-    assert b == [("西湖区|学院路|77|金都花园|3",)]
+    assert b == [("西湖区|金都花园|3", "学院路", "77")]
     ids = _q(warehouse, "select resident_id from marts.resident")
     assert all(len(i) == 17 and i.startswith("R") for (i,) in ids)

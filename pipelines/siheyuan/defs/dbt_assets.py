@@ -39,6 +39,12 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     return False
 
 
+# dagster-dbt runs the `dbt` found on PATH (also when it prepares the manifest below): make the
+# one beside this interpreter findable, so an unactivated `.venv/bin/siheyuan` works too.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
 dbt_project = DbtProject(project_dir=project_root(), profiles_dir=project_root())
 if _manifest_is_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)

@@ -31,7 +31,11 @@ def build_ingest_asset(contract: SourceContract) -> dg.AssetsDefinition:
         if rejected:
             raise dg.Failure(
                 description=rejected[0].reason or f"{rejected[0].file_name}: rejected",
-                metadata={"file": rejected[0].file_name, "reason_code": rejected[0].reason_code},
+                metadata={
+                    "file": rejected[0].file_name,
+                    "dataset": contract.dataset,
+                    "reason_code": rejected[0].reason_code or "rejected",
+                },
             )
         applied = [o for o in outcomes if o.status == "applied"]
         return dg.MaterializeResult(

@@ -49,10 +49,14 @@ class WarehouseResource(dg.ConfigurableResource):
             self._lock = None
 
     def working_db(self, run_id: str) -> Path:
-        """The run's working database, copied from the live one on first use."""
+        """The run's working database, copied from the live one on the run's first use."""
         layout = self.layout
-        path = layout.working_database(run_id)
-        if not path.exists():
+        path = layout.working_database
+        marker = path.with_suffix(".run")
+        current = marker.exists() and marker.read_text(encoding="utf-8") == run_id
+        if not (path.exists() and current):
+            # never reuse another run's working copy: start again from the live database
             make_working_copy(layout.database, path)
             initialise(path, load_contracts())
+            marker.write_text(run_id, encoding="utf-8")
         return path

@@ -6,6 +6,7 @@ run's job.
 """
 
 import hashlib
+import json
 from typing import Any
 
 import dagster as dg
@@ -30,15 +31,24 @@ def build_landing_sensor(job: Any) -> dg.SensorDefinition:
         job=job,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Runs the job when files in the landing folder (SIHEYUAN_LANDING) change.",
+        description=(
+            "Runs the job when files in the landing folder (SIHEYUAN_LANDING) change and have "
+            "stayed unchanged for one more tick (a file still being copied is not picked up)."
+        ),
     )
     def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         fingerprint, count = landing_fingerprint()
-        if count == 0 or fingerprint == context.cursor:
+        state = json.loads(context.cursor) if context.cursor else {}
+        if count == 0 or fingerprint == state.get("launched"):
             return dg.SensorResult(skip_reason=dg.SkipReason("no change in the landing folder"))
+        if fingerprint != state.get("pending"):
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason("landing folder changed; waiting for it to settle"),
+                cursor=json.dumps({**state, "pending": fingerprint}),
+            )
         return dg.SensorResult(
             run_requests=[dg.RunRequest(run_key=fingerprint, tags={"landing_files": str(count)})],
-            cursor=fingerprint,
+            cursor=json.dumps({"launched": fingerprint, "pending": fingerprint}),
         )
 
     return landing_sensor
