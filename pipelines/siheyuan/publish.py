@@ -219,7 +219,8 @@ def recover(layout: WarehouseLayout) -> list[str]:
     if layout.work_dir.exists():
         for leftover in layout.work_dir.iterdir():
             leftover.unlink()
-            actions.append(f"removed working file {leftover.name} of an unfinished run")
+            if leftover != layout.working_marker:
+                actions.append(f"removed working file {leftover.name} of an unfinished run")
     recorded = latest_recorded_version(layout)
     if layout.published.exists():
         known: set[str] = set()

@@ -69,3 +69,8 @@ class WarehouseLayout:
         """The run's copy of the database (one run at a time holds the lock; a fixed path keeps
         dbt's profile unchanged between runs, so dbt can parse partially)."""
         return self.work_dir / "working.duckdb"
+
+    @property
+    def working_marker(self) -> Path:
+        """Names the run that made the working copy (a copy is never reused by another run)."""
+        return self.work_dir / "working.run"

@@ -52,7 +52,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """The run's working database, copied from the live one on the run's first use."""
         layout = self.layout
         path = layout.working_database
-        marker = path.with_suffix(".run")
+        marker = layout.working_marker
         current = marker.exists() and marker.read_text(encoding="utf-8") == run_id
         if not (path.exists() and current):
             # never reuse another run's working copy: start again from the live database
