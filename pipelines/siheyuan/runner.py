@@ -47,23 +47,19 @@ class RunReport:
 def plan(landing: Path, layout: WarehouseLayout) -> Plan:
     """Which landed files the live registry has not settled yet (applied or duplicate)."""
     files, unrecognised = discover(landing, load_contracts())
-    settled: set[str] = set()
-    settled_names: set[tuple[str, str]] = set()
+    settled: set[tuple[str, str]] = set()
     if layout.database.exists():
         with connect(layout.database, read_only=True) as conn:
             if table_exists(conn, "meta", "batch"):
-                for sha, name, status in conn.execute(
-                    "SELECT file_sha256, file_name, status FROM meta.batch"
-                ).fetchall():
-                    if status == "applied":
-                        settled.add(sha)
-                    if status in ("applied", "duplicate"):
-                        settled_names.add((name, sha))
-    # New: content never applied, or a replay under a name the registry has not recorded yet
-    # (the run records it as a duplicate, so the auditor sees every file that ever arrived).
-    new = [
-        f for f in files if f.sha256 not in settled or (f.file_name, f.sha256) not in settled_names
-    ]
+                settled = set(
+                    conn.execute(
+                        "SELECT file_name, file_sha256 FROM meta.batch "
+                        "WHERE status IN ('applied', 'duplicate')"
+                    ).fetchall()
+                )
+    # New: a (name, content) the registry has not settled — new content, or a replay under a
+    # new name, which the run records as a duplicate so an auditor sees every file that arrived.
+    new = [f for f in files if (f.file_name, f.sha256) not in settled]
     return Plan(new, unrecognised)
 
 
