@@ -248,3 +248,20 @@ def test_identical_content_gives_identical_parquet_files(first_run) -> None:
     ]
     for table in ("resident", "household", "building"):
         assert manifests[0]["tables"][table]["sha256"] == manifests[1]["tables"][table]["sha256"]
+
+
+def test_buildings_are_placed_in_the_generated_district_only(first_run, sample: Path) -> None:
+    _, layout = first_run
+    districts = set(_tables(layout)["building"].column("district").to_pylist())
+    assert districts == {"西湖区"}  # e.g. a leading 之江社区 is a community, not a district
+    with (sample / "truth" / "round_1" / "buildings.csv").open(encoding="utf-8") as fh:
+        truth = {(r["compound"], r["building_no"].removesuffix("幢")) for r in csv.DictReader(fh)}
+    building = _tables(layout)["building"]
+    published = set(
+        zip(
+            building.column("compound").to_pylist(),
+            building.column("building_no").to_pylist(),
+            strict=True,
+        )
+    )
+    assert published <= truth  # never a building that does not exist

@@ -28,9 +28,11 @@ p_city as (
 ),
 
 p_district as (
+    -- 社 is excluded so a community (…社区) at the start of an abbreviated address is not
+    -- taken for a district
     select *,
         {{ leading_part(after('norm', "coalesce(province, '') || coalesce(city, '')"),
-                "[^省市区县路街道镇号小\\d]{1,6}(?:区|县)") }} as district
+                "[^省市区县路街道镇号小社\\d]{1,6}(?:区|县)") }} as district
     from p_city
 ),
 
