@@ -74,6 +74,11 @@ def first_run(sample: Path, tmp_path_factory: pytest.TempPathFactory):
     return report, WarehouseLayout(warehouse)
 
 
+def _rows(table, *columns: str) -> list[tuple]:
+    """The table's values of ``columns``, one tuple per row."""
+    return list(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
+
+
 def _tables(layout: WarehouseLayout) -> dict[str, object]:
     version = read_current(layout)
     assert version
@@ -94,7 +99,7 @@ def test_tables_have_the_contract_columns_and_unique_keys(first_run) -> None:
     _, layout = first_run
     for name, table in _tables(layout).items():
         assert CONTRACT_COLUMNS[name] <= set(table.column_names), name
-        keys = list(zip(*(table.column(k).to_pylist() for k in KEYS[name]), strict=True))
+        keys = _rows(table, *KEYS[name])
         assert len(keys) == len(set(keys)), f"{name} key not unique"
         assert all(all(v is not None for v in k) for k in keys), f"{name} key has nulls"
 
@@ -110,13 +115,7 @@ def test_every_accepted_record_maps_to_exactly_one_resident(first_run) -> None:
     _, layout = first_run
     tables = _tables(layout)
     xref = tables["resident_source_xref"]
-    pairs = list(
-        zip(
-            xref.column("source_dataset").to_pylist(),
-            xref.column("source_key").to_pylist(),
-            strict=True,
-        )
-    )
+    pairs = _rows(xref, "source_dataset", "source_key")
     assert len(pairs) == len(set(pairs))
     residents = set(tables["resident"].column("resident_id").to_pylist())
     assert set(xref.column("resident_id").to_pylist()) <= residents
@@ -155,13 +154,7 @@ def test_ledger_balances_and_truth_records_are_accounted_for(first_run, sample: 
     for name, received, accepted, quarantined_n, duplicate in rows:
         assert received == accepted + quarantined_n + duplicate, name
     xref = _tables(layout)["resident_source_xref"]
-    published = set(
-        zip(
-            xref.column("source_dataset").to_pylist(),
-            xref.column("source_key").to_pylist(),
-            strict=True,
-        )
-    )
+    published = set(_rows(xref, "source_dataset", "source_key"))
     with (sample / "truth" / "round_1" / "records.csv").open(encoding="utf-8") as fh:
         truth = {(r["dataset"], r["source_key"]) for r in csv.DictReader(fh)}
     missing = truth - published - quarantined
@@ -252,16 +245,10 @@ def test_identical_content_gives_identical_parquet_files(first_run) -> None:
 
 def test_buildings_are_placed_in_the_generated_district_only(first_run, sample: Path) -> None:
     _, layout = first_run
-    districts = set(_tables(layout)["building"].column("district").to_pylist())
+    building = _tables(layout)["building"]
+    districts = set(building.column("district").to_pylist())
     assert districts == {"西湖区"}  # e.g. a leading 之江社区 is a community, not a district
     with (sample / "truth" / "round_1" / "buildings.csv").open(encoding="utf-8") as fh:
         truth = {(r["compound"], r["building_no"].removesuffix("幢")) for r in csv.DictReader(fh)}
-    building = _tables(layout)["building"]
-    published = set(
-        zip(
-            building.column("compound").to_pylist(),
-            building.column("building_no").to_pylist(),
-            strict=True,
-        )
-    )
+    published = set(_rows(building, "compound", "building_no"))
     assert published <= truth  # never a building that does not exist

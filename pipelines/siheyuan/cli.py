@@ -34,9 +34,6 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _quiet_third_parties() -> None:
-    os.environ.setdefault("DAGSTER_HOME", "")  # never a .tmp_dagster_home_* beside the user
-    if not os.environ["DAGSTER_HOME"]:
-        del os.environ["DAGSTER_HOME"]
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
