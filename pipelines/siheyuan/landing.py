@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from siheyuan.contracts import SourceContract
@@ -52,6 +53,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@lru_cache(maxsize=4096)
+def _landed_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a landed file, computed once per (path, size, mtime) in a process.
+
+    A run discovers the landing folder to plan and again in each ingest asset; without this,
+    every file (hundreds of MB at a million persons) would be read and hashed twice.
+    """
+    return file_sha256(path)
+
+
 def _match(contract: SourceContract, path: Path) -> tuple[date, int] | str | None:
     """(date, seq) if ``path`` is a batch of ``contract``; a reason if it nearly is; else None."""
     m = contract.file_regex.match(path.name)
@@ -91,6 +102,7 @@ def discover(
             if isinstance(hit, str):
                 unknown.append(UnrecognisedFile(path, hit))
             elif datasets is None or contract.dataset in datasets:
+                st = path.stat()
                 found.append(
                     LandedFile(
                         path,
@@ -98,7 +110,7 @@ def discover(
                         contract.department,
                         hit[0],
                         hit[1],
-                        file_sha256(path),
+                        _landed_sha256(path, st.st_size, st.st_mtime_ns),
                     )
                 )
             break
