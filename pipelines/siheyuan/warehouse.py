@@ -67,6 +67,30 @@ CREATE TABLE IF NOT EXISTS meta.quarantine (
     run_id VARCHAR NOT NULL,
     recorded_at TIMESTAMP NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta.check_result (
+    run_id VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    check_name VARCHAR NOT NULL,      -- e.g. pandera.structure, gx.id_number_valid_share, volume_change
+    layer VARCHAR NOT NULL,           -- structural (pandera) | semantic (GX) | batch
+    blocking BOOLEAN NOT NULL,
+    passed BOOLEAN NOT NULL,
+    overridden BOOLEAN NOT NULL DEFAULT false,
+    observed VARCHAR,                 -- masked: never a full ID number, phone or condition
+    threshold VARCHAR,
+    detail VARCHAR,
+    recorded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta.override (
+    dataset VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    file_sha256 VARCHAR NOT NULL,
+    check_name VARCHAR NOT NULL,      -- the blocking check this batch may pass despite failing
+    accepted_by VARCHAR NOT NULL,
+    accepted_at TIMESTAMP NOT NULL,
+    reason VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta.publish (
     version VARCHAR PRIMARY KEY,
     version_number INTEGER NOT NULL,
