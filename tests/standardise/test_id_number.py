@@ -1,0 +1,144 @@
+"""GB 11643 ID numbers: every kind of dirt the spec and the generator's dirt.yml describe."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from siheyuan.standardise.id_number import (
+    STATUSES,
+    check_char,
+    check_id_number,
+    mask_id_number,
+    transposition_candidates,
+)
+
+TODAY = date(2026, 11, 1)
+
+
+def make_id(region: str, born: str, seq: str) -> str:
+    """A valid 18-character number built with the MOD 11-2 algorithm (not a hard-coded one)."""
+    body = region + born + seq
+    return body + check_char(body)
+
+
+def with_check(id18: str, wrong: bool) -> str:
+    """The same first 17 digits with a check character that is (not) the right one."""
+    right = check_char(id18[:17])
+    return id18[:17] + (next(c for c in "0123456789X" if c != right) if wrong else right)
+
+
+WOMAN = make_id("330106", "19850302", "124")  # Hangzhou Xihu
+MAN_X = next(
+    make_id("330102", "19721105", f"{s:03d}")
+    for s in range(1, 999, 2)
+    if check_char("33010219721105" + f"{s:03d}") == "X"
+)
+FLOATING = make_id("411523", "19990101", "031")  # Henan, a floating resident
+HISTORIC = make_id("330125", "19600815", "011")  # 余杭县, abolished 1994: still a valid number
+OLD15 = "330106850302124"  # pre-1999 form of WOMAN
+
+
+def swap(v: str, i: int) -> str:
+    return v[:i] + v[i + 1] + v[i] + v[i + 2 :]
+
+
+FULLWIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+CASES = [
+    # (raw, status, canonical)
+    (WOMAN, "valid", WOMAN),
+    (MAN_X, "valid", MAN_X),
+    (MAN_X[:-1] + "x", "valid", MAN_X),  # id_lower_x
+    (MAN_X.translate(FULLWIDTH), "valid", MAN_X),  # fullwidth incl. Ｘ
+    ("  " + WOMAN + "\u3000", "valid", WOMAN),  # space_edge incl. ideographic space
+    (WOMAN[:6] + " " + WOMAN[6:], "valid", WOMAN),  # space_inner
+    (HISTORIC, "valid", HISTORIC),
+    (FLOATING, "valid", FLOATING),
+    (OLD15, "converted_15", WOMAN),
+    (None, "empty", None),
+    ("", "empty", None),
+    ("   ", "empty", None),
+    (with_check(WOMAN, wrong=True), "bad_check_digit", None),  # id_bad_check (see below)
+    (swap(WOMAN, 8), "transposition_suspected", None),  # id_transposed in the birth date
+    (swap(WOMAN, 14), "transposition_suspected", None),  # id_transposed in the sequence
+    (make_id("330106", "19850230", "124"), "bad_birth_date", None),  # 30 February
+    (make_id("330106", "20300101", "124"), "bad_birth_date", None),  # born in the future
+    (make_id("330106", "18500101", "124"), "bad_birth_date", None),  # implausibly old
+    ("330106850230124", "bad_birth_date", None),  # 15-digit, impossible date
+    (make_id("990106", "19850302", "124"), "unknown_region", None),  # no province 99
+    (make_id("330199", "19850302", "124"), "unknown_region", None),  # no county 330199
+    ("990106850302124", "unknown_region", None),
+    ("4.10102E+17", "excel_mangled", None),  # id_excel_numeric
+    ("4.10102199001011E+17", "excel_mangled", None),
+    ("4.10102199001011e+17", "excel_mangled", None),
+    ("410102199001011000.0", "excel_mangled", None),
+    ("3301X6198503021240", "bad_chars", None),
+    ("33010619850302124A", "bad_chars", None),
+    ("无", "bad_chars", None),
+    ("33010619850302", "bad_length", None),
+    (WOMAN + "1", "bad_length", None),
+]
+
+
+@pytest.mark.parametrize(("raw", "status", "canonical"), CASES)
+def test_check_id_number(raw: str | None, status: str, canonical: str | None) -> None:
+    got = check_id_number(raw, today=TODAY)
+    assert (got.status, got.canonical) == (status, canonical)
+    assert got.usable is (canonical is not None)
+    assert got.raw == raw
+    assert got.status in STATUSES
+
+
+def test_cleaned_form_is_folded_and_uppercase() -> None:
+    got = check_id_number(" " + MAN_X[:-1].translate(FULLWIDTH) + "x ", today=TODAY)
+    assert got.cleaned == MAN_X
+
+
+def test_a_wrong_check_digit_is_never_corrected() -> None:
+    """Every wrong check character of a valid number is refused, whatever it is called."""
+    for c in "0123456789X":
+        if c == WOMAN[17]:
+            continue
+        got = check_id_number(WOMAN[:17] + c, today=TODAY)
+        assert got.canonical is None
+        assert got.status in {"bad_check_digit", "transposition_suspected"}
+
+
+def test_every_adjacent_transposition_is_detected_and_not_applied() -> None:
+    for i in range(6, 16):
+        if WOMAN[i] == WOMAN[i + 1]:
+            continue
+        dirty = swap(WOMAN, i)
+        got = check_id_number(dirty, today=TODAY)
+        assert got.canonical is None
+        # a swap into an impossible date is still explained by the swap back
+        assert got.status == "transposition_suspected", (i, got.status)
+        assert WOMAN in transposition_candidates(dirty, today=TODAY)
+
+
+def test_conversion_from_15_digits_adds_19_and_the_check_character() -> None:
+    got = check_id_number(OLD15, today=TODAY)
+    assert got.canonical == WOMAN
+    assert got.canonical[6:8] == "19"
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        (WOMAN, WOMAN[:6] + "********" + WOMAN[-4:]),
+        (OLD15, OLD15[:6] + "*****" + OLD15[-4:]),
+        (" " + WOMAN.translate(FULLWIDTH), WOMAN[:6] + "********" + WOMAN[-4:]),
+        (None, ""),
+        ("", ""),
+        ("4.10102E+17", "4.1********"),
+        ("123", "1**"),
+    ],
+)
+def test_mask_id_number(value: str | None, masked: str) -> None:
+    assert mask_id_number(value) == masked
+
+
+def test_mask_never_shows_the_birth_date() -> None:
+    for raw in (WOMAN, OLD15, MAN_X, "x" * 40):
+        assert WOMAN[6:14] not in mask_id_number(raw)
