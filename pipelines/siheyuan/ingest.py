@@ -16,7 +16,7 @@ history, so replaying the same files always rebuilds the same state.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +24,13 @@ import pyarrow as pa
 
 from siheyuan.contracts import SourceContract
 from siheyuan.landing import LandedFile, discover
+from siheyuan.quality import gate
+from siheyuan.quality.config import check_definitions
+from siheyuan.quality.gate import intake_failed
+from siheyuan.quality.overrides import overrides_for
+from siheyuan.quality.privacy import mask_text
+from siheyuan.quality.results import CheckResult, GateRejected, record_checks
+from siheyuan.quality.semantic import build_data_docs
 from siheyuan.readers import BatchRejected, RawRow, RowProblem, describe_columns, read_batch
 from siheyuan.warehouse import LINEAGE_COLUMNS, connect, ensure_meta, ensure_raw_table
 
@@ -45,6 +52,7 @@ class BatchOutcome:
     rows_quarantined: int = 0
     rows_duplicate: int = 0
     apply_seq: int | None = None
+    checks: list[CheckResult] = field(default_factory=list)
 
     def balanced(self) -> bool:
         return (
@@ -215,7 +223,7 @@ def _record(conn, f: LandedFile, kind: str, outcome: BatchOutcome, run_id: str) 
             outcome.apply_seq,
             outcome.status,
             outcome.reason_code,
-            outcome.reason,
+            mask_text(outcome.reason),
             outcome.rows_received,
             outcome.rows_accepted,
             outcome.rows_quarantined,
@@ -251,11 +259,34 @@ def _raw_arrow(
     return pa.table(columns)
 
 
-def apply_file(conn, contract: SourceContract, f: LandedFile, run_id: str) -> BatchOutcome:
-    """Read, check and append one batch inside one transaction."""
+def _previous_rows(conn, dataset: str) -> int | None:
+    """Rows received in the latest applied batch of ``dataset`` (the snapshot volume baseline)."""
+    row = conn.execute(
+        "SELECT rows_received FROM meta.batch WHERE dataset = ? AND status = 'applied' "
+        "ORDER BY apply_seq DESC LIMIT 1",
+        [dataset],
+    ).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def apply_file(
+    conn,
+    contract: SourceContract,
+    f: LandedFile,
+    run_id: str,
+    reports_root: Path | None = None,
+) -> BatchOutcome:
+    """Read, check (the quality gate) and append one batch inside one transaction.
+
+    Raises :class:`BatchRejected` (a :class:`GateRejected` with every check's result when a
+    threshold refused it) and writes nothing when the batch must not be applied.
+    """
     result = read_batch(contract, f.path)
-    checked = check_rows(contract, result.rows)
-    problems = result.problems + checked.quarantined
+    structure = gate.structural(contract, result)
+    checked = check_rows(contract, structure.rows)
+    problems = sorted(
+        result.problems + structure.garbled + checked.quarantined, key=lambda p: p.row_number
+    )
     outcome = BatchOutcome(
         f.file_name,
         f.dataset,
@@ -271,6 +302,18 @@ def apply_file(conn, contract: SourceContract, f: LandedFile, run_id: str) -> Ba
             "empty_snapshot",
             f"{f.file_name}: snapshot has no usable rows; applying it would end every record",
         )
+    outcome.checks = gate.judge(
+        contract,
+        f.file_name,
+        f.extract_date,
+        structure.rows,
+        outcome.rows_received,
+        outcome.rows_quarantined,
+        _previous_rows(conn, contract.dataset) if contract.kind == "snapshot" else None,
+        reports_root,
+        overrides_for(conn, f.sha256),
+        [gate.intake_passed(), structure.check],
+    )
     if result.extra_columns:
         log.warning(
             "%s: columns not in the contract are ignored: %s",
@@ -298,7 +341,7 @@ def apply_file(conn, contract: SourceContract, f: LandedFile, run_id: str) -> Ba
                         p.row_number,
                         p.source_key,
                         p.reason_code,
-                        p.reason,
+                        mask_text(p.reason),
                         run_id,
                         ingested_at,
                     ]
@@ -306,6 +349,7 @@ def apply_file(conn, contract: SourceContract, f: LandedFile, run_id: str) -> Ba
                 ],
             )
         _record(conn, f, contract.kind, outcome, run_id)
+        record_checks(conn, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -319,11 +363,15 @@ def ingest_dataset(
     contract: SourceContract,
     landing: Path,
     run_id: str,
+    reports_root: Path | None = None,
 ) -> list[BatchOutcome]:
     """Apply every new batch of ``contract``'s dataset. Stops at the first rejected file.
 
-    Rejections are recorded in the live database (the working copy of a failed run is thrown
-    away, but an auditor must still see that the file was refused, and why).
+    Rejections — the batch row and every check's result — are recorded in the live database (the
+    working copy of a failed run is thrown away, but an auditor must still see that the file was
+    refused, and why). A file rejected before and unchanged is refused again without reading it,
+    unless an override was recorded for its content since: then it goes through the gate again.
+    ``reports_root`` is where the GX project and its Data Docs live (None: in memory only).
     """
     files, _ = discover(landing, {contract.dataset: contract}, {contract.dataset})
     outcomes: list[BatchOutcome] = []
@@ -347,8 +395,11 @@ def ingest_dataset(
                     latest = (f.extract_date, f.seq, f.file_name, f.sha256)
                 outcomes.append(outcome)
                 continue
+            rechecked = False
             try:
-                if seen.get((f.file_name, f.sha256)) == "rejected":
+                if seen.get((f.file_name, f.sha256)) == "rejected" and not (
+                    rechecked := bool(overrides_for(conn, f.sha256))
+                ):
                     prior = conn.execute(
                         "SELECT reason_code, reason FROM meta.batch WHERE file_name = ? AND "
                         "file_sha256 = ? AND status = 'rejected' ORDER BY recorded_at DESC LIMIT 1",
@@ -357,7 +408,7 @@ def ingest_dataset(
                     code, reason = prior if prior else ("rejected", f"{f.file_name}: rejected")
                     raise BatchRejected(code, f"{reason} (unchanged since it was rejected)")
                 _check_order(contract, f, latest)
-                outcome = apply_file(conn, contract, f, run_id)
+                outcome = apply_file(conn, contract, f, run_id, reports_root)
             except BatchRejected as exc:
                 outcome = BatchOutcome(
                     f.file_name,
@@ -365,12 +416,16 @@ def ingest_dataset(
                     f.batch_id,
                     "rejected",
                     reason_code=exc.reason_code,
-                    reason=exc.reason,
+                    reason=mask_text(exc.reason),
+                    checks=_checks_of_rejection(contract, exc),
                 )
-                if seen.get((f.file_name, f.sha256)) != "rejected":
+                if seen.get((f.file_name, f.sha256)) != "rejected" or rechecked:
                     with connect(live_db) as live:
                         ensure_meta(live)
                         _record(live, f, contract.kind, outcome, run_id)
+                        record_checks(
+                            live, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks
+                        )
                 outcomes.append(outcome)
                 log.error("rejected %s", exc.reason)
                 break
@@ -387,4 +442,17 @@ def ingest_dataset(
             )
             outcomes.append(outcome)
         conn.execute("CHECKPOINT")
+    if reports_root is not None and any(o.checks for o in outcomes):
+        build_data_docs(reports_root)
     return outcomes
+
+
+def _checks_of_rejection(contract: SourceContract, exc: BatchRejected) -> list[CheckResult]:
+    """Every check's result when the gate refused the batch; else the one rule it broke."""
+    if isinstance(exc, GateRejected):
+        return exc.checks
+    known = {d.name: d for d in check_definitions(contract)}
+    if exc.reason_code in known:  # refused again, unchanged, for the check that refused it
+        d = known[exc.reason_code]
+        return [CheckResult(d.name, d.layer, d.blocking, False, detail=mask_text(exc.reason))]
+    return [intake_failed(exc.reason_code, mask_text(exc.reason) or "")]

@@ -176,17 +176,30 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
 
 
 def _rejections(result: Any) -> list[tuple[str, str, str]]:
-    """(file, dataset, reason) of every batch an ingest step refused in this run."""
-    found = []
+    """(file, dataset, reason) of every batch an ingest step refused in this run.
+
+    A refusal is a blocking asset check that failed with severity ERROR (the quality gate; its
+    metadata names the file), or — kept for steps that raise — a ``Failure`` naming the file.
+    """
+    found: list[tuple[str, str, str]] = []
     for event in result.all_events:
-        if event.event_type_value != "STEP_FAILURE":
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            meta = evaluation.metadata or {}
+            if evaluation.passed or "file" not in meta or "ERROR" not in str(evaluation.severity):
+                continue
+            entry = (meta["file"].value, meta["dataset"].value, evaluation.description or "")
+        elif event.event_type_value == "STEP_FAILURE":
+            data = event.step_failure_data
+            failure = data.user_failure_data if data else None
+            if failure is None or "file" not in (failure.metadata or {}):
+                continue
+            meta = failure.metadata
+            entry = (meta["file"].value, meta["dataset"].value, failure.description or "")
+        else:
             continue
-        data = event.step_failure_data
-        failure = data.user_failure_data if data else None
-        if failure is None or "file" not in (failure.metadata or {}):
-            continue
-        meta = failure.metadata
-        found.append((meta["file"].value, meta["dataset"].value, failure.description or ""))
+        if all(f[0] != entry[0] for f in found):  # one line per file, its first failed check
+            found.append(entry)
     return found
 
 

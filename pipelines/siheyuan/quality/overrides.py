@@ -1,0 +1,109 @@
+"""Deliberate acceptance of a batch that a threshold blocked, recorded with who, when and why.
+
+A 60 % drop of a snapshot can be real (a department closed a programme). A data engineer who
+has checked that accepts the batch for the one check that blocked it; the override is keyed by
+the file's SHA-256, so a changed file needs a new decision. The next run re-checks the file (it
+is not refused as "unchanged since rejected") and records the check as failed *and* overridden.
+Only threshold checks can be overridden: a file that cannot be read is never accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from siheyuan.contracts import load_contracts
+from siheyuan.quality.config import check_definitions
+from siheyuan.runlock import RunLock
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import connect, ensure_meta
+
+
+@dataclass(frozen=True)
+class Override:
+    dataset: str
+    file_name: str
+    file_sha256: str
+    check_name: str
+    accepted_by: str
+    accepted_at: datetime
+    reason: str
+
+    def note(self) -> str:
+        return f"by {self.accepted_by} at {self.accepted_at:%Y-%m-%d %H:%M} UTC: {self.reason}"
+
+
+def accept_batch(
+    warehouse_layout: WarehouseLayout,
+    file_name: str,
+    check_name: str,
+    accepted_by: str,
+    reason: str,
+) -> Override:
+    """Record that ``file_name`` (as last rejected) may pass ``check_name``; return the override.
+
+    Raises ``ValueError`` (one line for the engineer) when the file was never rejected, the check
+    did not fail for it, the check cannot be overridden, or who/why is missing. Takes the
+    warehouse's run lock (``WarehouseBusy`` while a run is going on).
+    """
+    if not accepted_by.strip() or not reason.strip():
+        raise ValueError("an override needs who accepts it and why")
+    layout = warehouse_layout
+    if not layout.database.exists():
+        raise ValueError(f"no warehouse at {layout.root}")
+    with RunLock(layout.lock_file), connect(layout.database) as conn:
+        ensure_meta(conn)
+        batch = conn.execute(
+            "SELECT dataset, file_sha256, batch_id FROM meta.batch WHERE file_name = ? "
+            "AND status = 'rejected' ORDER BY recorded_at DESC LIMIT 1",
+            [file_name],
+        ).fetchone()
+        if batch is None:
+            raise ValueError(f"{file_name}: no rejected batch of that name")
+        dataset, sha256, batch_id = batch
+        definitions = {d.name: d for d in check_definitions(load_contracts()[dataset])}
+        definition = definitions.get(check_name)
+        if definition is None or not definition.overridable:
+            allowed = ", ".join(n for n, d in definitions.items() if d.overridable)
+            raise ValueError(f"{check_name!r} cannot be overridden (checks that can: {allowed})")
+        failed = conn.execute(
+            "SELECT count(*) FROM meta.check_result WHERE batch_id = ? AND file_name = ? "
+            "AND check_name = ? AND NOT passed",
+            [batch_id, file_name, check_name],
+        ).fetchone()
+        if not failed or not failed[0]:
+            raise ValueError(f"{file_name}: check {check_name!r} did not fail for this file")
+        override = Override(
+            dataset,
+            file_name,
+            sha256,
+            check_name,
+            accepted_by.strip(),
+            datetime.now(UTC).replace(tzinfo=None),
+            reason.strip(),
+        )
+        conn.execute(
+            "INSERT INTO meta.override (dataset, file_name, file_sha256, check_name, accepted_by, "
+            "accepted_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                override.dataset,
+                override.file_name,
+                override.file_sha256,
+                override.check_name,
+                override.accepted_by,
+                override.accepted_at,
+                override.reason,
+            ],
+        )
+        conn.execute("CHECKPOINT")
+    return override
+
+
+def overrides_for(conn, file_sha256: str) -> dict[str, Override]:
+    """The overrides recorded for this content, by check name (the latest one per check)."""
+    rows = conn.execute(
+        "SELECT dataset, file_name, file_sha256, check_name, accepted_by, accepted_at, reason "
+        "FROM meta.override WHERE file_sha256 = ? ORDER BY accepted_at",
+        [file_sha256],
+    ).fetchall()
+    return {r[3]: Override(*r) for r in rows}

@@ -1,0 +1,186 @@
+"""The semantic layer: a Great Expectations suite per dataset, run on the batch as a DataFrame.
+
+The suite is written in ``expectations/<dataset>.yml`` (expectation type, its arguments, its
+threshold ``mostly``, whether a failure blocks the batch); this module turns it into a GX suite
+and validates the batch's readable rows in pandas — GX's SQL datasource does not work on DuckDB.
+
+Privacy: GX keeps examples of unexpected values in its results and Data Docs. The frame it sees
+therefore never holds a sensitive column (ID number, phone, health condition): rules about those
+run on *derived* columns (``id_number_valid``: true/false/null) computed here.
+
+The GX project lives in ``<warehouse>/reports/gx`` (file mode, analytics off, Data Docs built
+there offline); without a reports folder (unit tests) the context is ephemeral.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from siheyuan.contracts import SourceContract
+from siheyuan.quality.config import ROW_COUNT_CHANGE, DerivedColumn, QualitySettings
+from siheyuan.quality.results import CheckResult
+from siheyuan.quality.structure import parse_declared_date
+from siheyuan.readers import RawRow
+from siheyuan.standardise.id_number import check_id_number
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+log = logging.getLogger(__name__)
+
+DATASOURCE = "siheyuan"
+SOURCE_KEY = "_source_key"
+
+
+EARLIEST_DATE = date(1880, 1, 1)
+
+
+def _derive(rule: DerivedColumn, raw: str | None, extract_date: date, formats) -> bool | None:
+    """True/False for a delivered value, None when there is nothing to judge (empty)."""
+    if raw is None or not raw.strip():
+        return None
+    if rule.rule == "id_number_valid":
+        return check_id_number(raw, today=extract_date).usable
+    day = parse_declared_date(raw, formats)
+    return day is not None and EARLIEST_DATE <= day <= extract_date
+
+
+def batch_frame(
+    contract: SourceContract, settings: QualitySettings, rows: list[RawRow], extract_date: date
+) -> pd.DataFrame:
+    """Non-sensitive columns, the source key and the derived columns — never a sensitive value."""
+    sensitive = contract.sensitive_columns
+    keep = [c for c in contract.column_names if c not in sensitive]
+    data: dict[str, list[Any]] = {c: [r.values.get(c) for r in rows] for c in keep}
+    data[SOURCE_KEY] = [contract.source_key(r.values) for r in rows]
+    declared = {c.name: c.formats for c in contract.columns}
+    for name, rule in settings.derived.items():
+        when = rule.when_column
+        judged = [when is None or (r.values.get(when) or "").strip() in rule.when_in for r in rows]
+        data[name] = [
+            _derive(rule, r.values.get(rule.source), extract_date, declared[rule.source])
+            if j
+            else None
+            for r, j in zip(rows, judged, strict=True)
+        ]
+    return pd.DataFrame(data, dtype=object)
+
+
+@cache
+def _context(project_root: str | None):
+    import great_expectations as gx
+
+    if project_root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        context = gx.get_context(mode="file", project_root_dir=project_root)
+    context.variables.analytics_enabled = False
+    context.variables.progress_bars = {"globally": False}
+    if project_root is not None:
+        context.variables.save()
+    return context
+
+
+def _expectation(type_name: str, kwargs: dict[str, Any]):
+    import great_expectations as gx
+
+    class_name = "".join(part.capitalize() for part in type_name.split("_"))
+    return getattr(gx.expectations, class_name)(**kwargs)
+
+
+def _describe(result: Any) -> tuple[str | None, str | None]:
+    """(observed, threshold) of one expectation result, as short text without values."""
+    r = result.result or {}
+    kwargs = result.expectation_config.kwargs
+    if "observed_value" in r:
+        observed = f"{r['observed_value']} rows"
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        return observed, f"between {low} and {high}"
+    if "unexpected_count" in r:
+        checked = r.get("element_count", 0) - r.get("missing_count", 0)
+        share = r.get("unexpected_percent_nonmissing") or 0.0
+        observed = f"{r['unexpected_count']} of {checked} unexpected ({share:.1f}%)"
+        mostly = kwargs.get("mostly", 1.0)
+        return observed, f"at least {mostly:.0%} as expected"
+    return None, None
+
+
+def validate(
+    contract: SourceContract,
+    settings: QualitySettings,
+    frame: pd.DataFrame,
+    previous_rows: int | None,
+    reports_root: Path | None,
+) -> list[CheckResult]:
+    """Run the dataset's suite on ``frame``; one :class:`CheckResult` per expectation."""
+    import great_expectations as gx
+
+    context = _context(str(reports_root) if reports_root is not None else None)
+    checks = [(e.check, e.blocking, _expectation(e.type, e.kwargs)) for e in settings.expectations]
+    drop = settings.batch.max_row_drop_share
+    if contract.kind == "snapshot" and drop is not None and previous_rows:
+        minimum = math.ceil(previous_rows * (1 - drop))
+        checks.insert(
+            0,
+            (
+                ROW_COUNT_CHANGE,
+                True,
+                gx.expectations.ExpectTableRowCountToBeBetween(min_value=minimum),
+            ),
+        )
+    source = context.data_sources.add_or_update_pandas(DATASOURCE)
+    try:
+        asset = source.get_asset(contract.dataset)
+    except LookupError:
+        asset = source.add_dataframe_asset(contract.dataset)
+    try:
+        batch_def = asset.get_batch_definition("batch")
+    except (KeyError, LookupError):
+        batch_def = asset.add_batch_definition_whole_dataframe("batch")
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=contract.dataset, expectations=[e for _, _, e in checks])
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=contract.dataset, data=batch_def, suite=suite)
+    )
+    outcome = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    small = len(frame) < settings.batch.min_rows_for_shares
+    results: list[CheckResult] = []
+    for (name, blocking, _), result in zip(checks, outcome.results, strict=True):
+        observed, threshold = _describe(result)
+        share_rule = "mostly" in result.expectation_config.kwargs
+        detail = None
+        if share_rule and small and blocking:
+            blocking = False
+            minimum_rows = settings.batch.min_rows_for_shares
+            detail = f"{len(frame)} rows: too few to judge a share (min {minimum_rows})"
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            detail = "the expectation could not be evaluated (see the GX validation result)"
+        if name == ROW_COUNT_CHANGE:
+            threshold = f"{threshold} (previous snapshot {previous_rows} rows, max drop {drop:.0%})"
+        results.append(
+            CheckResult(
+                name, "semantic", blocking, bool(result.success), observed, threshold, detail
+            )
+        )
+    return results
+
+
+def build_data_docs(reports_root: Path) -> Path | None:
+    """Rebuild the GX Data Docs of the warehouse's GX project (offline); the index, if any."""
+    try:
+        _context(str(reports_root)).build_data_docs()
+    except Exception as exc:  # docs are a view; a failure to render must not fail the batch
+        log.warning("GX Data Docs could not be built: %s", type(exc).__name__)
+    index = data_docs_index_under(reports_root)
+    return index if index.exists() else None
+
+
+def data_docs_index_under(reports_root: Path) -> Path:
+    return reports_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
