@@ -1,6 +1,10 @@
--- The five current models projected onto one person-record shape, with the citizen ID
--- canonicalised (GB 11643) and sex / ethnicity / relation mapped to national codes.
--- One row per (source_dataset, source_key) ever seen.
+-- The five current models projected onto one person-record shape, every value standardised
+-- next to its raw form: citizen ID (GB 11643, int_std__id_numbers), names (int_std__names),
+-- phones (E.164, int_std__phones), dates (int_std__dates, checked against the record's extract
+-- date and its own ID), sex (GB/T 2261.1), ethnicity (GB 3304), relation (GB/T 4761) and
+-- status words (seed status_vocabulary). One row per (source_dataset, source_key) ever seen.
+-- A value that fails its check is NULL in the standard column and keeps its raw text and a
+-- status saying why; nothing is guessed.
 
 {%- set lineage_cols -%}
     source_dataset, source_key, record_status, end_reason, ended_extract_date, carried_forward,
@@ -17,16 +21,16 @@ with police_hukou as (
         former_name,
         sex as sex_raw,
         ethnicity as ethnicity_raw,
-        birth_date,
+        birth_date_raw,
         cast(null as varchar) as phone_raw,
         registered_address as address,
         registered_address,
         hukou_number,
         relation_to_head as relation_raw,
-        case person_status when '死亡' then 'deceased' when '迁出' then 'moved_out' else 'active' end
-            as person_status,
         person_status as person_status_raw,
-        deregistration_date as status_date
+        'person_status' as status_field,
+        person_status as source_status_raw,
+        deregistration_date_raw as status_date_raw
     from {{ ref('int_police__hukou_current') }}
 ),
 
@@ -36,18 +40,11 @@ police_floating as (
         2 as source_priority,
         id_number as id_number_raw,
         name,
-        cast(null as varchar) as former_name,
+        birth_date_raw,
         sex as sex_raw,
-        cast(null as varchar) as ethnicity_raw,
-        birth_date,
         phone as phone_raw,
         current_address as address,
-        registered_address,
-        cast(null as varchar) as hukou_number,
-        cast(null as varchar) as relation_raw,
-        'active' as person_status,
-        cast(null as varchar) as person_status_raw,
-        cast(null as date) as status_date
+        registered_address
     from {{ ref('int_police__floating_current') }}
 ),
 
@@ -57,19 +54,13 @@ hr_insured as (
         3 as source_priority,
         id_number as id_number_raw,
         name,
-        cast(null as varchar) as former_name,
         sex as sex_raw,
         ethnicity as ethnicity_raw,
-        cast(null as date) as birth_date,  -- 出生年月 is a month only
-        birth_month,
+        birth_month_raw as birth_date_raw,  -- 出生年月: month precision
         phone as phone_raw,
         mailing_address as address,
-        cast(null as varchar) as registered_address,
-        cast(null as varchar) as hukou_number,
-        cast(null as varchar) as relation_raw,
-        'active' as person_status,
-        cast(null as varchar) as person_status_raw,
-        cast(null as date) as status_date
+        'insurance_status' as status_field,
+        insurance_status as source_status_raw
     from {{ ref('int_hr__insured_current') }}
 ),
 
@@ -79,18 +70,14 @@ civil_assistance as (
         4 as source_priority,
         id_number as id_number_raw,
         name,
-        cast(null as varchar) as former_name,
         sex as sex_raw,
-        cast(null as varchar) as ethnicity_raw,
-        birth_date,
+        birth_date_raw,
         phone as phone_raw,
         home_address as address,
-        cast(null as varchar) as registered_address,
-        cast(null as varchar) as hukou_number,
-        cast(null as varchar) as relation_raw,
-        'active' as person_status,
-        cast(null as varchar) as person_status_raw,
-        cast(null as date) as status_date
+        family_no,
+        relation_to_applicant as relation_to_applicant_raw,
+        'assistance_status' as status_field,
+        assistance_status as source_status_raw
     from {{ ref('int_civil_affairs__assistance_current') }}
 ),
 
@@ -100,25 +87,19 @@ health_records as (
         5 as source_priority,
         id_number as id_number_raw,
         name,
-        cast(null as varchar) as former_name,
         sex as sex_raw,
-        cast(null as varchar) as ethnicity_raw,
-        birth_date,
+        birth_date_raw,
         phone as phone_raw,
         current_address as address,
-        cast(null as varchar) as registered_address,
-        cast(null as varchar) as hukou_number,
-        cast(null as varchar) as relation_raw,
-        case when death_date is not null then 'deceased' else 'active' end as person_status,
-        cast(null as varchar) as person_status_raw,
-        death_date as status_date
+        death_date_raw as status_date_raw,
+        death_date_raw is not null as death_reported
     from {{ ref('int_health__records_current') }}
 ),
 
 unioned as (
+    -- union by name: columns a dataset lacks become NULL
     select * from police_hukou
-    union all by name  -- columns a dataset lacks (birth_month) become NULL
-    select * from police_floating
+    union all by name select * from police_floating
     union all by name select * from hr_insured
     union all by name select * from civil_assistance
     union all by name select * from health_records
@@ -133,57 +114,157 @@ ethnicity_alias as (
     select short_name, code from {{ ref('gb3304_ethnicity') }}
 ),
 
-prepared as (
+standardised as (
     select
         u.*,
-        {{ id_clean('u.id_number_raw') }} as _id_clean,
-        {{ fold_fullwidth(strip_spaces('u.sex_raw')) }} as _sex,
-        {{ fold_fullwidth(strip_spaces('u.ethnicity_raw')) }} as _eth,
-        {{ fold_fullwidth(strip_spaces('u.relation_raw')) }} as _rel
+        ids.id_number,
+        coalesce(ids.id_number_status, 'empty') as id_number_status,
+        nm.name_normalised,
+        nm.name_pinyin,
+        nm.name_initials,
+        ph.phone_e164,
+        ph.phone_kind,
+        coalesce(ph.phone_status, 'empty') as phone_status,
+        sex.code as _sex_code,
+        eth.code as ethnicity_code,
+        rel.code as _police_relation_code,
+        car.code as relation_to_applicant_code,
+        bd.date_value as _birth_value,
+        bd.date_precision as birth_date_precision,
+        {{ std_date_status('bd', 'u.birth_date_raw', 'u.last_extract_date') }} as _birth_status,
+        {{ std_date_status('sd', 'u.status_date_raw', 'u.last_extract_date') }} as status_date_status,
+        case when {{ std_date_status('sd', 'u.status_date_raw', 'u.last_extract_date') }} = 'valid'
+             then sd.date_value end as status_date,
+        vocab.standard as source_status
     from unioned as u
+    left join {{ ref('int_std__id_numbers') }} as ids on ids.id_number_raw = u.id_number_raw
+    left join {{ ref('int_std__names') }} as nm on nm.name_raw = u.name
+    left join {{ ref('int_std__phones') }} as ph on ph.phone_raw = u.phone_raw
+    left join {{ ref('gbt2261_sex_alias') }} as sex
+        on sex.alias = {{ fold_fullwidth(strip_spaces('u.sex_raw')) }}
+    left join ethnicity_alias as eth
+        on eth.alias = {{ code_text(fold_fullwidth(strip_spaces('u.ethnicity_raw'))) }}
+    left join {{ ref('gbt4761_relation') }} as rel
+        on rel.code = {{ code_text(fold_fullwidth(strip_spaces('u.relation_raw'))) }}
+    left join {{ ref('civil_relation_to_applicant') }} as car
+        on car.text = {{ strip_spaces('u.relation_to_applicant_raw') }}
+    left join {{ ref('int_std__dates') }} as bd
+        on bd.date_raw = u.birth_date_raw
+       and bd.from_spreadsheet = (u.source_dataset = 'civil_assistance')
+    left join {{ ref('int_std__dates') }} as sd
+        on sd.date_raw = u.status_date_raw and not sd.from_spreadsheet
+    left join {{ ref('status_vocabulary') }} as vocab
+        on vocab.source_dataset = u.source_dataset and vocab.field = u.status_field
+       and vocab.raw = u.source_status_raw
 ),
 
-statused as (
+-- what the record's own valid citizen ID says: birth date and sex (odd 17th digit = male)
+id_checked as (
     select
         *,
-        {{ id_number_status('_id_clean') }} as id_number_status
-    from prepared
+        {{ id_birth_date('id_number') }} as _id_birth,
+        case when id_number is not null
+             then case when cast(substr(id_number, 17, 1) as integer) % 2 = 1 then '1' else '2' end
+        end as _id_sex
+    from standardised
+),
+
+checked as (
+    select
+        *,
+        -- month precision (hr 出生年月) is compared by month
+        case
+            when _birth_status <> 'valid' or _id_birth is null then null
+            when birth_date_precision = 'month' then date_trunc('month', _id_birth) = _birth_value
+            else _id_birth = _birth_value
+        end as birth_date_agrees_with_id,
+        case when _sex_code in ('1', '2') and _id_sex is not null then _sex_code = _id_sex end
+            as sex_agrees_with_id
+    from id_checked
+),
+
+-- civil affairs: the family's applicant (本人) is the householder when their valid ID is on an
+-- active police_hukou record with relation 02 户主; only then is a member's relation to the
+-- applicant also their relation to the householder
+civil_applicant_heads as (
+    select distinct c.family_no
+    from checked as c
+    inner join checked as h
+        on h.id_number = c.id_number
+       and h.source_dataset = 'police_hukou'
+       and h.record_status = 'active'
+       and h._police_relation_code = '02'
+    where c.source_dataset = 'civil_assistance'
+      and c.relation_to_applicant_code = '01'
+      and c.id_number is not null
 )
 
 select
-    s.source_dataset,
-    s.source_key,
-    s.record_status,
-    s.end_reason,
-    s.ended_extract_date,
-    s.carried_forward,
-    s.first_batch_id,
-    s.last_batch_id,
-    s.last_apply_seq,
-    s.last_extract_date,
-    s.last_file_name,
-    s.last_row_number,
-    s.id_number_raw,
-    {{ id_number_canonical('s._id_clean', 's.id_number_status') }} as id_number,
-    s.id_number_status,
-    s.name,
-    s.former_name,
-    sex.code as sex_code,
-    eth.code as ethnicity_code,
-    s.birth_date,
-    s.birth_month,  -- hr_insured only
-    s.phone_raw,
-    s.address,
-    s.registered_address,
-    s.hukou_number,
-    rel.code as relation_code,
-    s.person_status,
-    s.status_date,
-    s.source_priority
-from statused as s
-left join {{ ref('gbt2261_sex_alias') }} as sex
-    on sex.alias = s._sex
-left join ethnicity_alias as eth
-    on eth.alias = case when regexp_full_match(s._eth, '\d{1,2}') then lpad(s._eth, 2, '0') else s._eth end
-left join {{ ref('gbt4761_relation') }} as rel
-    on rel.code = case when regexp_full_match(s._rel, '\d{1,2}') then lpad(s._rel, 2, '0') end
+    c.source_dataset,
+    c.source_key,
+    c.record_status,
+    c.end_reason,
+    c.ended_extract_date,
+    c.carried_forward,
+    c.first_batch_id,
+    c.last_batch_id,
+    c.last_apply_seq,
+    c.last_extract_date,
+    c.last_file_name,
+    c.last_row_number,
+    c.id_number_raw,
+    c.id_number,
+    c.id_number_status,
+    c.name,  -- as delivered, trimmed: the display form
+    c.name_normalised,
+    c.name_pinyin,
+    c.name_initials,
+    c.former_name,
+    c.sex_raw,
+    case when c.sex_agrees_with_id is not false then c._sex_code end as sex_code,
+    c.sex_agrees_with_id,
+    c.ethnicity_raw,
+    c.ethnicity_code,
+    c.birth_date_raw,
+    case when c._birth_status = 'valid' and c.birth_date_agrees_with_id is not false
+              and c.birth_date_precision = 'day'
+         then c._birth_value end as birth_date,
+    case when c._birth_status = 'valid' and c.birth_date_agrees_with_id is not false
+              and c.birth_date_precision = 'month'
+         then c._birth_value end as birth_month,  -- first of the month; hr_insured 出生年月
+    c.birth_date_precision,
+    case when c.birth_date_agrees_with_id = false then 'id_mismatch' else c._birth_status end
+        as birth_date_status,
+    c.birth_date_agrees_with_id,
+    c.phone_raw,
+    c.phone_e164,
+    c.phone_kind,
+    c.phone_status,
+    c.address,
+    c.registered_address,
+    c.hukou_number,
+    c.relation_raw,
+    c.relation_to_applicant_raw,
+    c.relation_to_applicant_code,
+    case
+        when c.source_dataset = 'police_hukou' then c._police_relation_code
+        when c.source_dataset = 'civil_assistance' and ah.family_no is not null
+        then case when c.relation_to_applicant_code = '01' then '02'
+                  else c.relation_to_applicant_code end
+    end as relation_code,
+    case
+        when c.source_dataset = 'police_hukou' and c.person_status_raw is null then 'active'
+        when c.source_dataset = 'police_hukou' then coalesce(c.source_status, 'unknown')
+        when c.source_dataset = 'health_records' and c.death_reported then 'deceased'
+        else 'active'
+    end as person_status,
+    c.person_status_raw,
+    c.source_status_raw,
+    c.source_status,
+    c.status_date,
+    c.status_date_raw,
+    c.status_date_status,
+    c.source_priority
+from checked as c
+left join civil_applicant_heads as ah
+    on c.source_dataset = 'civil_assistance' and ah.family_no = c.family_no

@@ -1,6 +1,8 @@
 -- One row per resident. Survivorship (for now): each attribute comes from the first record
 -- that has it, in survivor order (active first, then source_priority, then latest batch);
--- birth_date and sex fall back to what a valid citizen ID encodes.
+-- birth_date and sex come from the resident's valid citizen ID when it has one (the ID passed
+-- its check digit; a published birth date never contradicts the published ID), else from the
+-- best record whose own values passed their checks (int_person_records nulls failed values).
 -- status: deceased if any record says so (police 死亡 or a health death_date); moved_out if
 -- the resident has police_hukou records but none active with 人员状态 正常 (迁出 or missing
 -- from the latest snapshot), or if every source record has ended; else active.
@@ -21,11 +23,17 @@ agg as (
         resident_id,
         arg_min(id_number, survivor_rank) filter (where id_number is not null) as id_number,
         arg_min(name, survivor_rank) filter (where name is not null) as name,
+        arg_min(name_pinyin, survivor_rank) filter (where name is not null) as name_pinyin,
         arg_min(former_name, survivor_rank) filter (where former_name is not null) as former_name,
         arg_min(sex_code, survivor_rank) filter (where sex_code is not null) as sex_code,
         arg_min(ethnicity_code, survivor_rank) filter (where ethnicity_code is not null)
             as ethnicity_code,
         arg_min(birth_date, survivor_rank) filter (where birth_date is not null) as birth_date,
+        -- a valid mobile is the most useful contact; then a valid landline
+        arg_min(phone_e164, (phone_kind <> 'mobile', survivor_rank))
+            filter (where phone_e164 is not null) as phone_e164,
+        arg_min(phone_kind, (phone_kind <> 'mobile', survivor_rank))
+            filter (where phone_e164 is not null) as phone_kind,
         arg_min(building_key, survivor_rank) filter (where building_key is not null)
             as building_key,
         bool_or(person_status = 'deceased') as is_deceased,
@@ -49,13 +57,16 @@ select
     a.resident_id,
     a.id_number,
     a.name,
+    a.name_pinyin,
     a.former_name,
-    coalesce(a.sex_code, case
+    coalesce(case
         when a.id_number is not null
         then case when cast(substr(a.id_number, 17, 1) as integer) % 2 = 1 then '1' else '2' end
-    end) as sex_code,
+    end, a.sex_code) as sex_code,
     a.ethnicity_code,
-    coalesce(a.birth_date, {{ id_birth_date('a.id_number') }}) as birth_date,
+    coalesce({{ id_birth_date('a.id_number') }}, a.birth_date) as birth_date,
+    a.phone_e164,
+    a.phone_kind,
     hh.household_id,
     b.building_id,
     case

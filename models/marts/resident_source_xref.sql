@@ -5,6 +5,9 @@ select
     source_key,
     resident_id,
     link_rule,
+    id_number_status,  -- why a record did (not) link on its ID (raw values stay in the warehouse)
+    birth_date_status,
+    phone_status,
     record_status,
     end_reason,
     carried_forward,

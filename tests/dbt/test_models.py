@@ -56,6 +56,9 @@ WANGXIUYING18 += check_char(WANGXIUYING18)
 # wrong check digit: same body, a different final character
 _good = ID["zhaolei_good"]
 ZHAOLEI_BAD = _good[:17] + ("0" if _good[17] != "0" else "1")
+_cj = ID["chenjing"]
+CHENJING_SWAPPED = _cj[:12] + _cj[13] + _cj[12] + _cj[14:]  # 19901120 -> 19901102
+assert _cj != CHENJING_SWAPPED
 
 A_CANON = "浙江省杭州市西湖区文新街道学院路77号金都花园3幢2单元501室"
 
@@ -125,7 +128,7 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
     for r in hukou_2:
         if r["人员编号"] == "P005":
             r.update({"人员状态": "死亡", "注销日期": "20261015"})
-    f = lambda no, idn, name, sex, birth, cur: {  # noqa: E731
+    f = lambda no, idn, name, sex, birth, cur, phone="13900001111": {  # noqa: E731
         "登记编号": no,
         "证件号码": idn,
         "姓名": name,
@@ -134,13 +137,17 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
         "户籍地详址": "新疆乌鲁木齐市天山区某路1号",
         "现居住地址": cur,
         "居住事由": "务工",
-        "联系电话": "13900001111",
+        "联系电话": phone,
         "登记日期": "2025-01-01",
     }
     floating = [
         f("F001", ID["maimaiti"], "买买提·艾力", "男", "1992-04-04", "金都花园3-2-502"),
         f("F002", None, "李强", "男", "1991-01-01", "文新街道学院路77号金都花园5幢1单元101室"),
         f("F003", ZHAOLEI_BAD, "赵磊", "男", "1988-08-08", "学院路77号金都花园5幢1单元102室"),
+        # an impossible birth date and an invalid phone: flagged, never published
+        f("F004", None, "艾力•买买提", "男", "1985-02-30", A_CANON, phone="12345"),
+        # 陈静's number with two digits of the birth date swapped: suspected, not corrected
+        f("F005", CHENJING_SWAPPED, "陈静", "女", "1990-11-20", A_CANON, phone="0571 8888 1234"),
     ]
     c = lambda fam, no, name, idn, sex, birth, rel: {  # noqa: E731
         "家庭编号": fam,
@@ -181,6 +188,7 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
         e("HA002", "I", "李娜", ID["lina"], "2", "1982-03-03"),
         e("HA003", "I", "张子涵", None, "1", "2015-09-01", guardian=ID["zhangwei"]),
         e("HA005", "I", "刘建国", ID["liujianguo"], "1", "1950-07-07", chronic='["高血压"]'),
+        e("HA006", "I", "赵小雨", None, "2", "2027-01-01"),  # born after the extract: future
     ]
     health_2 = [
         e("HA005", "U", "刘建国", ID["liujianguo"], "1", "1950-07-07", death="2026-10-15"),
@@ -209,6 +217,8 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
         r("S001", ID["zhangwei"], "张伟", "男", "新增", bm="198005"),
         r("S002", sunli_fw, "孙丽", "女", "新增", bm="198506", eth="汉"),
         r("S003", ID["maimaiti"], "买买提艾力", "男", "新增", bm="199204", eth="维吾尔"),
+        # sex disagrees with the (valid) ID: the record's sex is not trusted
+        r("S004", ID["zhaolei_good"], "赵磊", "女", "新增", bm="198808", eth="回族"),
     ]
     hr_2a = [
         r("S002", sunli_fw, "孙丽", "女", "变更", employer="甲公司"),
@@ -435,7 +445,7 @@ def test_bad_check_digit_rejected(warehouse: Path) -> None:
         "select id_number_status, id_number from intermediate.int_person_records"
         " where source_dataset = 'civil_assistance' and source_key = 'JT001-2'",
     )
-    assert m == [("bad_chars", None)]
+    assert m == [("excel_mangled", None)]
 
 
 def test_xref_covers_every_record_once(warehouse: Path) -> None:
@@ -491,3 +501,126 @@ def test_people_households_buildings(warehouse: Path) -> None:
     assert b == [("西湖区|金都花园|3", "学院路", "77")]
     ids = _q(warehouse, "select resident_id from marts.resident")
     assert all(len(i) == 17 and i.startswith("R") for (i,) in ids)
+
+
+def _record(db: Path, key: str, columns: str) -> tuple:
+    rows = _q(
+        db, f"select {columns} from intermediate.int_person_records where source_key = ?", [key]
+    )
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_transposition_suspected_is_not_corrected(warehouse: Path) -> None:
+    assert _record(warehouse, "F005", "id_number_status, id_number") == (
+        "transposition_suspected",
+        None,
+    )
+    x = _q(
+        warehouse,
+        "select link_rule from marts.resident_source_xref where source_key = 'F005'",
+    )
+    assert x == [("singleton",)]
+
+
+def test_dates_standardised_and_checked(warehouse: Path) -> None:
+    # every declared form read; the hr month keeps its month precision
+    assert _record(warehouse, "JT001-1", "birth_date, birth_date_status") == (
+        date(1940, 2, 15),
+        "valid",
+    )
+    assert _record(warehouse, "S003", "birth_date, birth_month, birth_date_precision") == (
+        None,
+        date(1992, 4, 1),
+        "month",
+    )
+    assert _record(warehouse, "F004", "birth_date, birth_date_status, birth_date_raw") == (
+        None,
+        "impossible",
+        "1985-02-30",
+    )
+    assert _record(warehouse, "HA006", "birth_date, birth_date_status") == (None, "future")
+    # neither reaches the resident
+    res = _q(
+        warehouse,
+        "select r.birth_date from marts.resident r join marts.resident_source_xref x"
+        " using (resident_id) where x.source_key in ('F004', 'HA006')",
+    )
+    assert res == [(None,), (None,)]
+
+
+def test_sex_cross_checked_against_the_id(warehouse: Path) -> None:
+    assert _record(warehouse, "S004", "sex_raw, sex_code, sex_agrees_with_id") == (
+        "女",
+        None,
+        False,
+    )
+    res = _q(
+        warehouse, "select sex_code from marts.resident where id_number = ?", [ID["zhaolei_good"]]
+    )
+    assert res == [("1",)]
+
+
+def test_phones_to_e164(warehouse: Path) -> None:
+    assert _record(warehouse, "S001", "phone_e164, phone_kind") == ("+8613800002222", "mobile")
+    assert _record(warehouse, "JT001-1", "phone_e164, phone_kind") == ("+8657188880000", "landline")
+    assert _record(warehouse, "F005", "phone_e164, phone_kind") == ("+8657188881234", "landline")
+    assert _record(warehouse, "F004", "phone_e164, phone_status") == (None, "invalid")
+    res = _q(
+        warehouse,
+        "select phone_e164, phone_kind from marts.resident where id_number = ?",
+        [WANGXIUYING18],
+    )
+    assert res == [("+8657188880000", "landline")]
+
+
+def test_names_keys_and_display(warehouse: Path) -> None:
+    dotted = _record(warehouse, "F001", "name, name_normalised, name_pinyin")
+    undotted = _record(warehouse, "S003", "name, name_normalised, name_pinyin")
+    assert dotted[0] == "买买提·艾力" and undotted[0] == "买买提艾力"  # display as given
+    assert dotted[2] == undotted[2] == "mai mai ti ai li"
+    assert _record(warehouse, "F004", "name, name_normalised") == ("艾力•买买提", "艾力·买买提")
+    assert _record(warehouse, "P002", "name") == ("李娜",)  # trimmed
+
+
+def test_codes_and_relations(warehouse: Path) -> None:
+    # hr delivers ethnicity names with and without 族
+    assert _record(warehouse, "S003", "ethnicity_code") == ("05",)
+    assert _record(warehouse, "S004", "ethnicity_code") == ("03",)
+    assert _record(warehouse, "F001", "sex_code") == ("1",)  # 男 -> 1
+    # 王秀英 applied for assistance and is 户主 of H002 (her 15-digit police ID converts to the
+    # 18-digit civil one): her family's relations to her are relations to the householder
+    assert _record(warehouse, "JT001-1", "relation_to_applicant_code, relation_code") == (
+        "01",
+        "02",
+    )
+    assert _record(warehouse, "JT001-2", "relation_to_applicant_code, relation_code") == (
+        "20",
+        "20",
+    )
+    assert _record(warehouse, "P005", "person_status, source_status") == ("deceased", "deceased")
+    assert _record(warehouse, "S001", "source_status") == ("active",)
+
+
+def test_xref_carries_statuses_not_raw_values(warehouse: Path) -> None:
+    rows = dict(
+        _q(
+            warehouse,
+            "select source_key, id_number_status from marts.resident_source_xref"
+            " where source_key in ('F003', 'F005', 'JT001-2', 'P004')",
+        )
+    )
+    assert rows == {
+        "F003": "bad_check_digit",
+        "F005": "transposition_suspected",
+        "JT001-2": "excel_mangled",
+        "P004": "converted_15",
+    }
+    cols = {
+        c
+        for (c,) in _q(
+            warehouse,
+            "select column_name from information_schema.columns where table_schema = 'marts'",
+        )
+    }
+    assert not {"id_number_raw", "phone_raw", "birth_date_raw"} & cols

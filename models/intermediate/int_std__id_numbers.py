@@ -1,0 +1,28 @@
+"""Every distinct delivered citizen ID number, classified (GB 11643) by siheyuan.standardise.
+
+Python because the classification needs the GB/T 2260 region table, the 15 -> 18 conversion and
+the transposition search in one place that ingest also uses; DISTINCT values keep it small.
+A birth date after the latest extract date (or today, whichever is later) is implausible.
+"""
+
+from datetime import date
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    sources = [
+        (dbt.ref("int_police__hukou_current"), "id_number"),
+        (dbt.ref("int_police__floating_current"), "id_number"),
+        (dbt.ref("int_civil_affairs__assistance_current"), "id_number"),
+        (dbt.ref("int_health__records_current"), "id_number"),
+        (dbt.ref("int_health__records_current"), "guardian_id_number"),
+        (dbt.ref("int_hr__insured_current"), "id_number"),
+    ]
+    from siheyuan.standardise.tables import distinct_values, id_number_table
+
+    latest = date.today()
+    for rel, _ in sources:
+        [(extract,)] = rel.aggregate("max(last_extract_date)").fetchall()
+        if extract is not None and extract > latest:
+            latest = extract
+    return id_number_table(distinct_values(sources), today=latest)
