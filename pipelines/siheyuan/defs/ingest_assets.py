@@ -12,6 +12,7 @@ import dagster as dg
 from siheyuan.contracts import SourceContract, load_contracts
 from siheyuan.defs.resources import WarehouseResource
 from siheyuan.ingest import BatchOutcome, ingest_dataset
+from siheyuan.quality import reports_root
 from siheyuan.quality.config import CheckDefinition, check_definitions
 from siheyuan.quality.privacy import mask_text
 
@@ -81,7 +82,7 @@ def build_ingest_asset(contract: SourceContract) -> dg.AssetsDefinition:
             contract,
             warehouse.landing_dir,
             context.run.run_id,
-            reports_root=warehouse.layout.root / "reports",
+            reports_root=reports_root(warehouse.layout),
         )
         applied = [o for o in outcomes if o.status == "applied"]
         rejected = [o for o in outcomes if o.status == "rejected"]

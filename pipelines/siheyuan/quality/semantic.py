@@ -178,9 +178,5 @@ def build_data_docs(reports_root: Path) -> Path | None:
         _context(str(reports_root)).build_data_docs()
     except Exception as exc:  # docs are a view; a failure to render must not fail the batch
         log.warning("GX Data Docs could not be built: %s", type(exc).__name__)
-    index = data_docs_index_under(reports_root)
+    index = reports_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return index if index.exists() else None
-
-
-def data_docs_index_under(reports_root: Path) -> Path:
-    return reports_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

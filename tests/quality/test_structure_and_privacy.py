@@ -1,0 +1,84 @@
+"""The pandera layer tells a bad value (kept) from a broken row (quarantined); masking."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from siheyuan.contracts import load_contracts
+from siheyuan.quality.config import check_definitions, load_settings
+from siheyuan.quality.privacy import mask_text
+from siheyuan.quality.structure import build_schema, check_structure
+from siheyuan.readers import RawRow
+
+CONTRACTS = load_contracts()
+HUKOU = CONTRACTS["police_hukou"]
+
+
+def _row(n: int, **changes: str | None) -> RawRow:
+    values = dict(
+        zip(
+            HUKOU.column_names,
+            [
+                f"P{n}",
+                "330106198503021234",
+                "张伟",
+                None,
+                "1",
+                "01",
+                "19850302",
+                "H1",
+                "02",
+                "学院路77号",
+                "正常",
+                None,
+            ],
+            strict=True,
+        )
+    )
+    values.update(changes)
+    return RawRow(n, values)
+
+
+def test_a_bad_value_is_kept_and_a_shifted_row_is_quarantined() -> None:
+    settings = load_settings("police_hukou").structure
+    shifted = list(_row(4).values.values())
+    shifted = shifted[:3] + shifted[4:] + [None]  # 曾用名 lost: everything after moves left
+    rows = [
+        _row(2, 出生日期="19850230"),  # impossible date: a bad value of a real person
+        _row(3, 出生日期="1985-03-02", 注销日期="2020"),  # two bad values: still a person
+        RawRow(4, dict(zip(HUKOU.column_names, shifted, strict=True))),
+        _row(5),
+    ]
+    outcome = check_structure(HUKOU, settings, rows)
+    assert [r.row_number for r in outcome.kept] == [2, 3, 5]
+    (garbled,) = outcome.garbled
+    assert (garbled.row_number, garbled.reason_code, garbled.source_key) == (4, "garbled_row", "P4")
+    assert "性别" in garbled.reason and "出生日期" in garbled.reason
+    assert "19850302" not in garbled.reason and "H1" not in garbled.reason  # names, not values
+    assert not outcome.check.passed and not outcome.check.blocking
+    assert "出生日期: 2" in (outcome.check.detail or "")  # every misfit collected (lazy)
+
+
+def test_every_dataset_has_a_schema_and_settings_aligned_with_its_contract() -> None:
+    for dataset, contract in CONTRACTS.items():
+        settings = load_settings(dataset)
+        schema = build_schema(contract, settings.structure)
+        assert isinstance(schema, pa.DataFrameSchema)
+        assert list(schema.columns) == contract.column_names
+        declared = set(contract.column_names)
+        assert {d.source for d in settings.derived.values()} <= declared
+        assert {d.when_column for d in settings.derived.values() if d.when_column} <= declared
+        # the suite never looks at a sensitive column directly (GX keeps example values)
+        for e in settings.expectations:
+            assert e.kwargs["column"] not in contract.sensitive_columns, (dataset, e.check)
+        names = [c.name for c in check_definitions(contract)]
+        assert len(names) == len(set(names)) and names[0] == "intake"
+        assert ("row_count_change" in names) == (contract.kind == "snapshot")
+
+
+def test_mask_text_hides_id_numbers_and_phones_only() -> None:
+    text = "33010619850302123X and 330106850302123 call +86 138-1234-5678; key 3301060000000042"
+    masked = mask_text(text) or ""
+    assert "330106********123X" in masked and "330106*****2123" in masked
+    assert "138****5678" in masked
+    assert "3301060000000042" in masked  # a 16-digit department key is not an ID number
+    assert mask_text(None) is None
