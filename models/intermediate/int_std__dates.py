@@ -7,7 +7,12 @@ extract date of the record that carries it.
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["date_raw", "from_spreadsheet"],
+        on_schema_change="append_new_columns",
+    )
     # (model, column of trimmed raw text, from a spreadsheet)
     sources = [
         (dbt.ref("int_police__hukou_current"), "birth_date_raw", False),
@@ -21,9 +26,12 @@ def model(dbt, session):
         (dbt.ref("int_hr__insured_current"), "birth_month_raw", False),
         (dbt.ref("int_hr__insured_current"), "change_date_raw", False),
     ]
+    from siheyuan.standardise.incremental import pending
     from siheyuan.standardise.tables import date_table, distinct_values
 
     values = [
         (v, sheet) for rel, column, sheet in sources for v in distinct_values([(rel, column)])
     ]
+    if dbt.is_incremental:
+        values = pending(session, dbt.this, ["date_raw", "from_spreadsheet"], values)
     return date_table(values)

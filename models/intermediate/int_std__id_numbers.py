@@ -9,7 +9,12 @@ from datetime import date
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="id_number_raw",
+        on_schema_change="append_new_columns",
+    )
     sources = [
         (dbt.ref("int_police__hukou_current"), "id_number"),
         (dbt.ref("int_police__floating_current"), "id_number"),
@@ -18,6 +23,7 @@ def model(dbt, session):
         (dbt.ref("int_health__records_current"), "guardian_id_number"),
         (dbt.ref("int_hr__insured_current"), "id_number"),
     ]
+    from siheyuan.standardise.incremental import pending
     from siheyuan.standardise.tables import distinct_values, id_number_table
 
     latest = date.today()
@@ -25,4 +31,11 @@ def model(dbt, session):
         [(extract,)] = rel.aggregate("max(last_extract_date)").fetchall()
         if extract is not None and extract > latest:
             latest = extract
-    return id_number_table(distinct_values(sources), today=latest)
+    values = distinct_values(sources)
+    if dbt.is_incremental:
+        # a birth date judged implausible against an earlier bound may be plausible now
+        recheck = (
+            "id_number_status in ('bad_birth_date', 'transposition_suspected', 'bad_check_digit')"
+        )
+        values = pending(session, dbt.this, ["id_number_raw"], values, recheck=recheck)
+    return id_number_table(values, today=latest)

@@ -6,7 +6,12 @@ string-distance functions count bytes on Chinese text, so comparisons use these 
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="name_raw",
+        on_schema_change="append_new_columns",
+    )
     sources = [
         (dbt.ref("int_police__hukou_current"), "name"),
         (dbt.ref("int_police__hukou_current"), "former_name"),
@@ -15,6 +20,10 @@ def model(dbt, session):
         (dbt.ref("int_health__records_current"), "name"),
         (dbt.ref("int_hr__insured_current"), "name"),
     ]
+    from siheyuan.standardise.incremental import pending
     from siheyuan.standardise.tables import distinct_values, name_table
 
-    return name_table(distinct_values(sources))
+    values = distinct_values(sources)
+    if dbt.is_incremental:
+        values = pending(session, dbt.this, ["name_raw"], values)
+    return name_table(values)

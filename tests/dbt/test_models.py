@@ -325,16 +325,13 @@ def build_fixture(db_path: Path) -> None:
     con.close()
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("dbt")
-    db = tmp / "siheyuan.duckdb"
-    build_fixture(db)
+def run_dbt(db: Path, tmp: Path, *args: str) -> None:
+    """``dbt <args>`` on the fixture warehouse; fails the test with dbt's output tail."""
     env = {**os.environ, "SIHEYUAN_DUCKDB_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     proc = subprocess.run(
         [
             "dbt",
-            "build",
+            *args,
             "--project-dir",
             str(REPO),
             "--profiles-dir",
@@ -352,6 +349,14 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("dbt")
+    db = tmp / "siheyuan.duckdb"
+    build_fixture(db)
+    run_dbt(db, tmp, "build")
     return db
 
 
@@ -624,3 +629,24 @@ def test_xref_carries_statuses_not_raw_values(warehouse: Path) -> None:
         )
     }
     assert not {"id_number_raw", "phone_raw", "birth_date_raw"} & cols
+
+
+def test_standardisation_tables_are_incremental(warehouse: Path) -> None:
+    """A second build standardises only missing or stale values and ends with the same rows."""
+    tables = ["int_std__id_numbers", "int_std__names", "int_std__phones", "int_std__dates"]
+
+    def snapshot() -> dict[str, list[tuple]]:
+        return {
+            t: sorted(_q(warehouse, f"select * from intermediate.{t}"), key=repr) for t in tables
+        }
+
+    before = snapshot()
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("delete from intermediate.int_std__names where name_raw = '张伟'")
+        con.execute("update intermediate.int_std__phones set std_version = 'old-rules'")
+        con.execute("update intermediate.int_std__phones set phone_e164 = 'stale'")
+    finally:
+        con.close()
+    run_dbt(warehouse, warehouse.parent, "run", "--select", *tables)
+    assert snapshot() == before

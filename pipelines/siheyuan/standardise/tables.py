@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from siheyuan.standardise.dates import check_date
 from siheyuan.standardise.id_number import check_id_number
+from siheyuan.standardise.incremental import std_version
 from siheyuan.standardise.names import standardise_name
 from siheyuan.standardise.phones import check_phone
 
@@ -70,11 +71,11 @@ def distinct_values(sources: Iterable[tuple[Any, str]]) -> list[str]:
 
 
 def _table(schema: pa.Schema, rows: list[tuple]) -> pa.Table:
+    """Rows as a typed table, with the ``std_version`` of the rules that made them."""
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-    return pa.Table.from_arrays(
-        [pa.array(list(col), type=f.type) for col, f in zip(columns, schema, strict=True)],
-        schema=schema,
-    )
+    arrays = [pa.array(list(col), type=f.type) for col, f in zip(columns, schema, strict=True)]
+    arrays.append(pa.array([std_version()] * len(rows), type=pa.string()))
+    return pa.Table.from_arrays(arrays, schema=schema.append(pa.field("std_version", pa.string())))
 
 
 def id_number_table(raws: Iterable[str], today: date | None = None) -> pa.Table:
