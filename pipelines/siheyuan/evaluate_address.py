@@ -1,0 +1,122 @@
+"""How well records are placed on buildings, measured against the generator's ground truth.
+
+Each source record's address should land on the building the record really refers to
+(records.csv ``building_truth_id``: the registered building for police_hukou, the building lived
+in for the others). A record is *correct* when its building key is the true building's key,
+*wrong* when it is keyed to another building (a false placement: the worse failure), and
+*unplaced* when its address was flagged instead of placed.
+
+The per-record building key is not part of the consumer contract (a resident carries only its
+best record's building), so this reads the warehouse database's ``int_resident_records`` and
+``int_addresses`` read-only, after a run, instead of the published Parquet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .settings import WarehouseLayout
+
+TARGETS = {"correct_share": 0.995, "wrong_share": 0.001}
+
+
+def truth_round_dir(truth_dir: Path) -> Path:
+    """``truth_dir`` itself when it holds records.csv, else its latest ``round_<K>`` folder."""
+    if (truth_dir / "records.csv").exists():
+        return truth_dir
+    rounds = sorted(
+        (p for p in truth_dir.glob("round_*") if (p / "records.csv").exists()),
+        key=lambda p: int(p.name.split("_")[1]),
+    )
+    if not rounds:
+        raise FileNotFoundError(f"no records.csv in {truth_dir} or its round_* folders")
+    return rounds[-1]
+
+
+def _shares(n: int, correct: int, wrong: int, unplaced: int, missing: int) -> dict[str, Any]:
+    def share(k: int) -> float:
+        return k / n if n else 0.0
+
+    return {
+        "records": n,
+        "correct": correct,
+        "wrong": wrong,
+        "unplaced": unplaced,
+        "missing": missing,
+        "correct_share": share(correct),
+        "wrong_share": share(wrong),
+        "unplaced_share": share(unplaced),
+    }
+
+
+def evaluate_buildings(truth_dir: Path, warehouse: Path) -> dict[str, Any]:
+    """Correct / wrong / unplaced building keys per dataset and overall (see module docstring).
+
+    ``missing`` counts truth records the warehouse does not hold (quarantined or not ingested);
+    they count as unplaced. The true key is built the way the hub builds keys:
+    ``district|compound|building_no`` from buildings.csv.
+    """
+    truth = truth_round_dir(Path(truth_dir))
+    db = WarehouseLayout(Path(warehouse)).database
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            """
+            with t as (
+                select dataset, source_key, building_truth_id
+                from read_csv(?, all_varchar = true)
+            ),
+            b as (
+                select building_truth_id,
+                       concat_ws('|', district, compound,
+                                 regexp_extract(building_no, '\\d+')) as true_key
+                from read_csv(?, all_varchar = true)
+            ),
+            j as (
+                select t.dataset, b.true_key, r.building_key, r.source_key is null as missing,
+                       a.parse_status
+                from t
+                left join b using (building_truth_id)
+                left join intermediate.int_resident_records as r
+                    on r.source_dataset = t.dataset and r.source_key = t.source_key
+                left join intermediate.int_addresses as a on a.address = r.address
+            )
+            select dataset,
+                   count(*),
+                   count(*) filter (where building_key = true_key),
+                   count(*) filter (where building_key <> true_key or
+                                          (building_key is not null and true_key is null)),
+                   count(*) filter (where building_key is null),
+                   count(*) filter (where missing),
+                   list(parse_status) filter (where building_key is null and not missing)
+            from j
+            group by dataset
+            order by dataset
+            """,
+            [str(truth / "records.csv"), str(truth / "buildings.csv")],
+        ).fetchall()
+    finally:
+        con.close()
+    by_dataset: dict[str, Any] = {}
+    totals = [0, 0, 0, 0, 0]
+    unplaced_status: dict[str, int] = {}
+    for ds, n, ok, wrong, unplaced, missing, statuses in rows:
+        by_dataset[ds] = _shares(n, ok, wrong, unplaced, missing)
+        totals = [a + b for a, b in zip(totals, (n, ok, wrong, unplaced, missing), strict=True)]
+        for s in statuses or []:
+            key = s or "no_address"
+            unplaced_status[key] = unplaced_status.get(key, 0) + 1
+    overall = _shares(*totals)
+    return {
+        "truth": str(truth),
+        "warehouse": str(warehouse),
+        **overall,
+        "unplaced_by_status": dict(sorted(unplaced_status.items())),
+        "by_dataset": by_dataset,
+        "targets": TARGETS,
+        "meets_targets": overall["correct_share"] >= TARGETS["correct_share"]
+        and overall["wrong_share"] < TARGETS["wrong_share"],
+    }
