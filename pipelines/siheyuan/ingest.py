@@ -427,7 +427,7 @@ def ingest_dataset(
                             live, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks
                         )
                 outcomes.append(outcome)
-                log.error("rejected %s", exc.reason)
+                log.error("rejected %s", outcome.reason)
                 break
             applied.add(f.sha256)
             seen[(f.file_name, f.sha256)] = "applied"

@@ -88,8 +88,8 @@ def judge(
         first = blocking[0]
         more = f" (+{len(blocking) - 1} more failed check(s))" if len(blocking) > 1 else ""
         reason = mask_text(
-            f"{file_name}: check {first.check_name} failed: {first.observed}; expected "
-            f"{first.threshold}{more} — fix the file, or accept it with an override if it is real"
+            f"{file_name}: check {first.check_name} failed: {first.observed} (threshold: "
+            f"{first.threshold}){more} — fix the file, or accept it with an override if it is real"
         )
         raise GateRejected(first.check_name, reason or "", checks)
     return checks

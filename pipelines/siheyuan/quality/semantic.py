@@ -101,13 +101,13 @@ def _describe(result: Any) -> tuple[str | None, str | None]:
     if "observed_value" in r:
         observed = f"{r['observed_value']} rows"
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
-        return observed, f"between {low} and {high}"
+        return observed, f"at least {low} rows" if high is None else f"{low} to {high} rows"
     if "unexpected_count" in r:
         checked = r.get("element_count", 0) - r.get("missing_count", 0)
         share = r.get("unexpected_percent_nonmissing") or 0.0
         observed = f"{r['unexpected_count']} of {checked} unexpected ({share:.1f}%)"
         mostly = kwargs.get("mostly", 1.0)
-        return observed, f"at least {mostly:.0%} as expected"
+        return observed, f"at least {mostly:.0%} of values as expected"
     return None, None
 
 

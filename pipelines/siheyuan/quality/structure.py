@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -27,8 +28,12 @@ from siheyuan.quality.results import CheckResult
 from siheyuan.readers import RawRow, RowProblem
 
 
+@lru_cache(maxsize=200_000)
 def parse_declared_date(value: str, formats: tuple[str, ...]) -> date | None:
-    """The day ``value`` names in one of the contract's declared formats, else None."""
+    """The day ``value`` names in one of the contract's declared formats, else None.
+
+    Cached: birth and registration dates repeat across a population, and ``strptime`` is slow.
+    """
     text = value.strip()
     for fmt in formats:
         try:
