@@ -1,6 +1,8 @@
--- One row per building key parsed from any person record's address.
--- The key is district|compound|building_no; street and road + number are the most common
--- among the building's addresses (a variant may omit them).
+-- One row per building key placed from any person record's address (int_addresses: the
+-- Python parser and the run's gazetteer, siheyuan.standardise.address). The key is
+-- district|compound|building_no; street, community and road + number are the most common
+-- among the building's addresses (an abbreviated address borrows them only when the run's
+-- full forms of its compound agree, so the vote is the written one).
 with parsed as (
     select * from {{ ref('int_addresses') }} where building_key is not null
 ),
@@ -12,6 +14,15 @@ streets as (
     where street is not null
     group by building_key, street
     qualify row_number() over (partition by building_key order by count(*) desc, street) = 1
+),
+
+-- the most common community (written in some addresses only)
+communities as (
+    select building_key, community
+    from parsed
+    where community is not null
+    group by building_key, community
+    qualify row_number() over (partition by building_key order by count(*) desc, community) = 1
 ),
 
 -- the most common road + number written for the building (abbreviated forms omit it)
@@ -31,6 +42,8 @@ parts as (
         max(city) as city,
         min(district) as district,
         (select s.street from streets as s where s.building_key = parsed.building_key) as street,
+        (select c.community from communities as c where c.building_key = parsed.building_key)
+            as community,
         (select r.road from roads as r where r.building_key = parsed.building_key) as road,
         (select r.road_number from roads as r where r.building_key = parsed.building_key)
             as road_number,
@@ -47,6 +60,7 @@ select
     p.city,
     p.district,
     p.street,
+    p.community,
     p.road,
     p.road_number,
     p.compound,

@@ -1,0 +1,24 @@
+"""Every distinct address text of the person records, parsed and placed on a building.
+
+Python because the parse is a small grammar rather than one regex per column, and because
+placing an abbreviated address needs the whole run at once (the gazetteer learned from the
+fully written addresses). The parser is siheyuan.standardise.address (tested there); this model
+feeds it the distinct texts and the hub's home district (dbt vars, as config in
+int_addresses.yml).
+"""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from siheyuan.standardise.address import Home
+    from siheyuan.standardise.address_gazetteer import address_table
+
+    get = dbt.config.get
+    home = Home(get("home_province"), get("home_city"), get("home_district"))
+    records = dbt.ref("int_person_records")
+    # current addresses, and the registered address (户籍地) of floating residents: it names
+    # another district, and its parse says so
+    texts = set()
+    for column in ("address", "registered_address"):
+        texts.update(v for (v,) in records.project(column).distinct().fetchall())
+    return address_table(sorted(t for t in texts if t is not None), home)
