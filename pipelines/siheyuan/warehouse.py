@@ -72,8 +72,9 @@ CREATE TABLE IF NOT EXISTS meta.check_result (
     batch_id VARCHAR NOT NULL,
     dataset VARCHAR NOT NULL,
     file_name VARCHAR NOT NULL,
-    check_name VARCHAR NOT NULL,      -- e.g. pandera.structure, gx.id_number_valid_share, volume_change
-    layer VARCHAR NOT NULL,           -- structural (pandera) | semantic (GX) | batch
+    check_name VARCHAR NOT NULL,      -- intake, structure, quarantine_share, row_count_change, or a
+                                      -- check of expectations/<dataset>.yml (e.g. id_number_valid)
+    layer VARCHAR NOT NULL,           -- batch | structural (pandera) | semantic (GX)
     blocking BOOLEAN NOT NULL,
     passed BOOLEAN NOT NULL,
     overridden BOOLEAN NOT NULL DEFAULT false,
