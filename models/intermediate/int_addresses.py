@@ -13,8 +13,13 @@ def model(dbt, session):
     from siheyuan.standardise.address import Home
     from siheyuan.standardise.address_gazetteer import address_table
 
-    get = dbt.config.get
-    home = Home(get("home_province"), get("home_city"), get("home_district"))
+    # dbt finds config keys by reading literal dbt.config.get("...") calls: keep them spelled out
+    province = dbt.config.get("home_province")
+    city = dbt.config.get("home_city")
+    district = dbt.config.get("home_district")
+    if not (province and city and district):
+        raise ValueError("int_addresses needs config home_province/home_city/home_district")
+    home = Home(province, city, district)
     records = dbt.ref("int_person_records")
     # current addresses, and the registered address (户籍地) of floating residents: it names
     # another district, and its parse says so
