@@ -387,3 +387,14 @@ def test_gx_data_docs_are_built_offline_in_the_warehouse(layout, accepted) -> No
     assert validations
     text = "".join(p.read_text(encoding="utf-8") for p in validations)
     assert not _ID.search(text) and not _PHONE.search(text)
+
+
+def test_published_id_numbers_stay_valid_or_null(layout, accepted) -> None:
+    from test_pipeline_e2e import _tables, _valid_id  # the e2e suite's readers of a version
+
+    ids = _tables(layout)["resident"].column("id_number").to_pylist()
+    assert any(v is not None for v in ids)
+    assert all(v is None or _valid_id(v) for v in ids)
+    with duckdb.connect(str(layout.database), read_only=True) as conn:
+        raw = conn.execute('SELECT "公民身份号码" FROM raw."police_hukou"').fetchall()
+    assert any(v and not _valid_id(v) for (v,) in raw)  # invalid values arrived, kept raw
