@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from siheyuan.faults import crash_point
 from siheyuan.landing import file_sha256
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import connect, table_exists
@@ -133,6 +134,7 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
             count = conn.execute(f'SELECT count(*) FROM {MARTS_SCHEMA}."{table}"').fetchone()
             table_rows[table] = int(count[0]) if count else 0
             files[table] = file_sha256(target)
+            crash_point("publish.mid_parquet")
         batch_ids = [
             r[0]
             for r in conn.execute(
@@ -158,8 +160,10 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
             with path.open("rb") as fh:
                 os.fsync(fh.fileno())
         _fsync_dir(partial)
+        crash_point("publish.before_rename")
         os.rename(partial, final)
         _fsync_dir(layout.published)
+        crash_point("publish.before_record")
         conn.execute(
             "INSERT INTO meta.publish VALUES (?, ?, ?, ?, ?, ?)",
             [version, number, run_id, published_at, batch_ids, json.dumps(table_rows)],
@@ -193,9 +197,40 @@ def _swap_in(layout: WarehouseLayout, working_db: Path) -> None:
 
 def commit(layout: WarehouseLayout, working_db: Path, version: PublishedVersion) -> None:
     """Step 2 (swap the working database in) and step 3 (point CURRENT at the version)."""
+    crash_point("publish.before_swap")
     _swap_in(layout, working_db)
+    crash_point("publish.before_current")
     set_current(layout, version.version)
     log.info("published %s", version.version)
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    version: PublishedVersion | None  # None: no batch applied, nothing published
+    files_recorded: int  # registry rows this run added (duplicates, for example)
+    pruned: list[str]
+
+
+def publish_run(
+    layout: WarehouseLayout, working_db: Path, run_id: str, keep: int
+) -> PublishOutcome:
+    """The whole publish of a run whose marts are built in ``working_db``, in its safe order.
+
+    One function for the Dagster asset and the fault-injection tests, so the tests kill the very
+    code a run executes.
+    """
+    crash_point("publish.before_write")
+    if not run_batch_ids(working_db, run_id):
+        # Replays recorded as duplicates still belong in the registry; the data did not change.
+        recorded = registry_changed(working_db, run_id)
+        if recorded:
+            commit_registry(layout, working_db)
+        else:
+            working_db.unlink(missing_ok=True)
+        return PublishOutcome(None, recorded, [])
+    version = write_version(layout, working_db, run_id)
+    commit(layout, working_db, version)
+    return PublishOutcome(version, 0, prune(layout, keep))
 
 
 def latest_recorded_version(layout: WarehouseLayout) -> str | None:
@@ -261,6 +296,7 @@ def prune(layout: WarehouseLayout, keep: int) -> list[str]:
             # rename first: a crash mid-delete leaves a .deleting folder, never half a version
             doomed = layout.published / f".{name}.deleting"
             os.rename(layout.published / name, doomed)
+            crash_point("prune.mid_delete")
             shutil.rmtree(doomed)
             removed.append(name)
     return removed

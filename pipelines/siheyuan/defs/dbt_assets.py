@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from siheyuan.defs.resources import WarehouseResource
+from siheyuan.faults import crash_point
 from siheyuan.settings import project_root
 
 DUCKDB_PATH_ENV = "SIHEYUAN_DUCKDB_PATH"
@@ -77,10 +78,13 @@ def siheyuan_dbt_assets(
     # working copy, never the live database.
     os.environ[DUCKDB_PATH_ENV] = str(warehouse.working_db(context.run.run_id))
     log.info("dbt build: staging → intermediate → marts, with tests")
+    crash_point("dbt.before_build")
     built = 0
     for event in dbt.cli(["build"], context=context).stream():
         if isinstance(event, dg.Output | dg.AssetMaterialization):
             built += 1
+            if built == 1:
+                crash_point("dbt.during_build")
         yield event
     log.info("dbt build: %d models built, all tests passed", built)
 

@@ -5,15 +5,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from siheyuan.defs.dbt_assets import siheyuan_dbt_assets
 from siheyuan.defs.resources import WarehouseResource
-from siheyuan.publish import (
-    PUBLISHED_TABLES,
-    commit,
-    commit_registry,
-    prune,
-    registry_changed,
-    run_batch_ids,
-    write_version,
-)
+from siheyuan.publish import PUBLISHED_TABLES, publish_run
 from siheyuan.settings import keep_versions
 
 MART_KEYS = [get_asset_key_for_model([siheyuan_dbt_assets], t) for t in PUBLISHED_TABLES]
@@ -32,26 +24,24 @@ MART_KEYS = [get_asset_key_for_model([siheyuan_dbt_assets], t) for t in PUBLISHE
 def published_version(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    layout = warehouse.layout
-    working = warehouse.working_db(context.run.run_id)
-    if not run_batch_ids(working, context.run.run_id):
-        # Replays recorded as duplicates still belong in the registry; the data did not change.
-        recorded = registry_changed(working, context.run.run_id)
-        if recorded:
-            commit_registry(layout, working)
-        else:
-            working.unlink(missing_ok=True)
+    outcome = publish_run(
+        warehouse.layout,
+        warehouse.working_db(context.run.run_id),
+        context.run.run_id,
+        keep_versions(),
+    )
+    version = outcome.version
+    if version is None:
         context.log.info("no new batch was applied in this run; nothing to publish")
-        return dg.MaterializeResult(metadata={"published": False, "files_recorded": recorded})
-    version = write_version(layout, working, context.run.run_id)
-    commit(layout, working, version)
-    removed = prune(layout, keep_versions())
+        return dg.MaterializeResult(
+            metadata={"published": False, "files_recorded": outcome.files_recorded}
+        )
     return dg.MaterializeResult(
         metadata={
             "published": True,
             "version": version.version,
             "path": dg.MetadataValue.path(str(version.path)),
             **{f"rows_{t}": n for t, n in version.table_rows.items()},
-            "pruned_versions": ", ".join(removed) or "(none)",
+            "pruned_versions": ", ".join(outcome.pruned) or "(none)",
         }
     )
