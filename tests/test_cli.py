@@ -99,3 +99,58 @@ def test_a_second_run_on_a_busy_warehouse_says_so_in_one_line(tmp_path: Path) ->
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
         f"error: another run is using the warehouse {tmp_path / 'wh'} (lock .run.lock)"
     ]
+
+
+def test_report_json_quarantine_json_and_the_page_after_a_rejection(tmp_path: Path) -> None:
+    bad = _bad_hukou(tmp_path / "landing")
+    runner = CliRunner()
+    wh = str(tmp_path / "wh")
+    runner.invoke(main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", wh])
+    result = runner.invoke(main, ["report", "--warehouse", wh, "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert list(info) == ["batches"]
+    (batch,) = info["batches"]
+    assert (batch["file"], batch["dataset"], batch["status"]) == (
+        bad.name,
+        "police_hukou",
+        "rejected",
+    )
+    assert bad.name in batch["reason"]
+    for key in ("rows_received", "rows_accepted", "rows_quarantined", "rows_duplicate"):
+        assert key in batch
+    result = runner.invoke(main, ["quarantine", "--warehouse", wh, "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    result = runner.invoke(main, ["report", "--warehouse", wh])
+    assert result.exit_code == 0, result.output
+    page = Path(result.stdout.strip())
+    assert page.parent == tmp_path / "wh" / "reports" and page.exists()
+    assert bad.name in page.read_text(encoding="utf-8")
+
+
+def test_report_of_an_unknown_run_is_one_error_line(tmp_path: Path) -> None:
+    _bad_hukou(tmp_path / "landing")
+    runner = CliRunner()
+    wh = str(tmp_path / "wh")
+    runner.invoke(main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", wh])
+    result = runner.invoke(main, ["report", "--warehouse", wh, "--run", "nope"])
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        line for line in result.stderr.splitlines() if "no run 'nope'" in line
+    ]
+
+
+def test_accept_of_a_file_never_rejected_is_refused(tmp_path: Path) -> None:
+    _bad_hukou(tmp_path / "landing")
+    runner = CliRunner()
+    wh = str(tmp_path / "wh")
+    runner.invoke(main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", wh])
+    result = runner.invoke(
+        main,
+        [
+            *("accept", "--warehouse", wh, "--file", "hr_insured_20261001.csv"),
+            *("--check", "row_count_change", "--by", "王芳", "--reason", "checked"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: hr_insured_20261001.csv")

@@ -1,8 +1,9 @@
 """The ``siheyuan`` command: run the hub without a webserver.
 
 ``run`` applies new batches and publishes; ``demo`` generates a sample and runs it; ``generate``
-writes department extracts; ``status`` shows the current version and the batches applied; ``ui``
-starts the Dagster UI on the same code.
+writes department extracts; ``status`` shows the current version and the batches applied;
+``report`` / ``quarantine`` show auditors what came in and what was set aside, ``accept`` records
+a deliberate override of a blocked batch; ``ui`` starts the Dagster UI on the same code.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def status(warehouse: Path | None, as_json: bool) -> None:
     """Show the current published version and the batches applied."""
     from siheyuan.status import warehouse_status
 
-    info = warehouse_status(WarehouseLayout(resolve_warehouse(warehouse)))
+    info = _read_or_exit(lambda: warehouse_status(WarehouseLayout(resolve_warehouse(warehouse))))
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
         return
@@ -230,6 +231,113 @@ def status(warehouse: Path | None, as_json: bool) -> None:
     for b in info["batches"]:
         if b["status"] == "rejected":
             console.print(f"[red]rejected[/red] {b['reason']}")
+
+
+def _read_or_exit(read):
+    """Run a warehouse read; a run holding the database is one clear line and exit 1."""
+    from siheyuan.report import WarehouseLocked
+
+    try:
+        return read()
+    except WarehouseLocked as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _print_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+@main.command()
+@warehouse_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the HTML page (default <warehouse>/reports/report-<run>.html).",
+)
+@click.option("--run", "run_id", default=None, help="The run to report (default: the latest).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"batches": [...]}: every batch file ever seen (with --run: that run\'s).',
+)
+def report(warehouse: Path | None, out: Path | None, run_id: str | None, as_json: bool) -> None:
+    """Write the auditor's report: what came in, what was rejected and why, what was published."""
+    from siheyuan.report import ledger_json, write_report
+
+    layout = WarehouseLayout(resolve_warehouse(warehouse))
+    if not layout.root.is_dir():
+        click.echo(f"error: no warehouse at {layout.root}", err=True)
+        sys.exit(1)
+    if as_json:
+        _print_json(_read_or_exit(lambda: ledger_json(layout, run_id)))
+        return
+    try:
+        path = _read_or_exit(lambda: write_report(layout, out, run_id))
+    except LookupError as exc:
+        click.echo(f"error: {exc.args[0]}", err=True)
+        sys.exit(1)
+    click.echo(str(path))
+
+
+@main.command()
+@warehouse_option
+@click.option("--dataset", default=None, help="Only rows of this dataset (e.g. police_hukou).")
+@click.option("--file", "file_name", default=None, help="Only rows of this batch file (name).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
+def quarantine(
+    warehouse: Path | None, dataset: str | None, file_name: str | None, as_json: bool
+) -> None:
+    """List quarantined rows: file, row number, source key, reason (sensitive values masked)."""
+    from siheyuan.report import quarantine_json
+
+    layout = WarehouseLayout(resolve_warehouse(warehouse))
+    rows = _read_or_exit(lambda: quarantine_json(layout, dataset, file_name))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        console.print(
+            "no quarantined rows" + (" matching the filter" if dataset or file_name else "")
+        )
+        return
+    table = Table(title=f"Quarantined rows ({len(rows):,})", title_justify="left")
+    for col in ("file", "row", "source key", "reason code", "reason"):
+        table.add_column(col, justify="right" if col == "row" else "left")
+    for r in rows:
+        table.add_row(
+            r["file"], str(r["row_number"]), r["source_key"] or "-", r["reason_code"], r["reason"]
+        )
+    console.print(table)
+
+
+@main.command()
+@warehouse_option
+@click.option("--file", "file_name", required=True, help="The rejected batch file (name).")
+@click.option("--check", "check_name", required=True, help="The blocking check to let it pass.")
+@click.option("--by", "accepted_by", required=True, help="Who accepts it (recorded).")
+@click.option("--reason", required=True, help="Why (recorded, shown in the audit report).")
+def accept(
+    warehouse: Path | None, file_name: str, check_name: str, accepted_by: str, reason: str
+) -> None:
+    """Deliberately accept a batch a threshold blocked; the next run applies it."""
+    from siheyuan.quality.overrides import accept_batch
+    from siheyuan.quality.privacy import mask_text
+    from siheyuan.runlock import WarehouseBusy
+
+    layout = WarehouseLayout(resolve_warehouse(warehouse))
+    try:
+        override = accept_batch(layout, file_name, check_name, accepted_by, reason)
+    except (ValueError, WarehouseBusy) as exc:
+        click.echo(f"error: {mask_text(str(exc))}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"accepted {override.file_name} for {override.check_name} "
+        f"by {override.accepted_by} at {override.accepted_at:%Y-%m-%d %H:%M} UTC; "
+        "the next run applies it"
+    )
 
 
 @main.command()

@@ -1,12 +1,17 @@
-"""What the warehouse holds: the current version, the versions kept, every batch file seen."""
+"""What the warehouse holds: the current version, the versions kept, every batch file seen.
+
+Read from a private copy of the live database (``report.snapshot_connection``): a status check
+must never hold a lock a running run could trip over.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from siheyuan.publish import read_current
+from siheyuan.report import snapshot_connection
 from siheyuan.settings import WarehouseLayout
-from siheyuan.warehouse import connect, table_exists
+from siheyuan.warehouse import table_exists
 
 
 def warehouse_status(layout: WarehouseLayout) -> dict[str, Any]:
@@ -18,10 +23,8 @@ def warehouse_status(layout: WarehouseLayout) -> dict[str, Any]:
         else [],
         "batches": [],
     }
-    if not layout.database.exists():
-        return info
-    with connect(layout.database, read_only=True) as conn:
-        if not table_exists(conn, "meta", "batch"):
+    with snapshot_connection(layout) as conn:
+        if conn is None or not table_exists(conn, "meta", "batch"):
             return info
         cur = conn.execute(
             "SELECT apply_seq, file_name, dataset, status, reason, rows_received, rows_accepted, "

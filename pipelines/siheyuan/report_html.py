@@ -1,0 +1,333 @@
+"""The auditor's report as one self-contained HTML page (inline CSS, no script, no CDN).
+
+An auditor opens it from a USB stick on a machine without network: nothing may be fetched. Every
+value is HTML-escaped here, whatever its source (file names are chosen by departments).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from siheyuan.report import AuditReport
+
+# Long lists are cut in the page; the CLI prints them whole.
+MAX_QUARANTINE_ROWS = 2000
+
+CSS = """
+body{font-family:-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei","Noto Sans CJK SC",
+sans-serif;margin:2rem auto;max-width:78rem;padding:0 1rem;color:#1f2328;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;
+border-bottom:1px solid #d0d7de;padding-bottom:.2rem}h3{font-size:1rem;margin-top:1.4rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.86rem}
+th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.applied{color:#1a7f37;font-weight:600}.rejected{color:#cf222e;font-weight:600}
+.duplicate{color:#6e7781;font-weight:600}.pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}
+.override{color:#9a6700;font-weight:600}.muted{color:#6e7781}
+.summary{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.8rem 1rem}
+.summary li{margin:.15rem 0}code{font-size:.85em}
+"""
+
+
+def e(value: Any) -> str:
+    """Escape for HTML text and attributes; None shows as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return escape(str(value), quote=True)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[int]) -> str:
+    """``rows`` hold already-escaped cell HTML."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _status(status: str) -> str:
+    return f'<span class="{e(status)}">{e(status)}</span>'
+
+
+def _link(target: Path, base: Path, text: str) -> str:
+    href = Path(os.path.relpath(target, base)).as_posix()
+    return f'<a href="{e(href)}">{e(text)}</a>'
+
+
+def _balanced(b: dict) -> str:
+    if b["status"] != "applied" or b.get("rows_received") is None:
+        return "—"
+    total = (b["rows_accepted"] or 0) + (b["rows_quarantined"] or 0) + (b["rows_duplicate"] or 0)
+    ok = total == b["rows_received"]
+    return '<span class="pass">yes</span>' if ok else '<span class="fail">NO</span>'
+
+
+def _summary(r: AuditReport) -> str:
+    if r.run_id is None:
+        return '<p class="summary">No run has recorded anything in this warehouse yet.</p>'
+    statuses = [b["status"] for b in r.run_batches]
+    applied = [b for b in r.run_batches if b["status"] == "applied"]
+
+    def total(key: str) -> str:
+        return e(sum(b[key] or 0 for b in applied))
+
+    items = [
+        f"Files received in this run: <b>{len(statuses)}</b> — "
+        f"{statuses.count('applied')} applied, {statuses.count('duplicate')} duplicate "
+        f"(already applied, no effect), {statuses.count('rejected')} rejected.",
+        f"Rows received in applied files: <b>{total('rows_received')}</b>; accepted "
+        f"{total('rows_accepted')}, quarantined {total('rows_quarantined')}, duplicate rows "
+        f"collapsed {total('rows_duplicate')}.",
+    ]
+    for b in r.run_batches:
+        if b["status"] == "rejected":
+            items.append(
+                f'<span class="rejected">Rejected</span> {e(b["file_name"])}: {e(b["reason"])}'
+            )
+    failed = [c for c in r.checks if not c["passed"]]
+    items.append(
+        f"Checks recorded: {len(r.checks)}, failed: {len(failed)} "
+        f"(of which overridden: {sum(bool(c['overridden']) for c in failed)})."
+    )
+    if r.run_publish:
+        items.append(f"Published version <b>{e(r.run_publish['version'])}</b>.")
+    else:
+        items.append("Nothing was published by this run; CURRENT stayed where it was.")
+    items.append(f"CURRENT now: <b>{e(r.current_version or 'none published yet')}</b>.")
+    return '<ul class="summary">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def _batch_rows(batches: Iterable[dict], file_key: str) -> list[list[str]]:
+    return [
+        [
+            e(b[file_key]),
+            e(b["dataset"]),
+            _status(b["status"]),
+            e(b["reason"]),
+            e(b["rows_received"]),
+            e(b["rows_accepted"]),
+            e(b["rows_quarantined"]),
+            e(b["rows_duplicate"]),
+            e(b.get("rows_in_xref")),
+            _balanced(b),
+        ]
+        for b in batches
+    ]
+
+
+BATCH_HEADERS = (
+    "file",
+    "dataset",
+    "status",
+    "reason",
+    "received",
+    "accepted",
+    "quarantined",
+    "duplicate rows",
+    "in published xref",
+    "balanced",
+)
+
+
+def _quarantine_section(r: AuditReport) -> str:
+    parts = ["<h2>Quarantined rows</h2>"]
+    for scope, counts, none in (
+        ("this run", r.quarantine_by_reason, "No row was quarantined in this run."),
+        ("all runs", r.quarantine_by_reason_all, "No row has ever been quarantined."),
+    ):
+        parts.append(f"<h3>By dataset and reason — {scope}</h3>")
+        rows = ([e(d), e(c), e(n)] for d, c, n in counts)
+        parts.append(
+            _table(("dataset", "reason code", "rows"), rows, {2})
+            if counts
+            else f'<p class="muted">{none}</p>'
+        )
+    if r.quarantine:
+        shown = r.quarantine[:MAX_QUARANTINE_ROWS]
+        parts.append("<h3>Every quarantined row of this run</h3>")
+        if len(r.quarantine) > len(shown):
+            parts.append(
+                f'<p class="muted">The first {len(shown):,} of {len(r.quarantine):,} rows; '
+                "<code>siheyuan quarantine --json</code> lists them all.</p>"
+            )
+        parts.append(
+            _table(
+                ("file", "row", "source key", "reason code", "reason"),
+                (
+                    [
+                        e(q["file"]),
+                        e(q["row_number"]),
+                        e(q["source_key"]),
+                        e(q["reason_code"]),
+                        e(q["reason"]),
+                    ]
+                    for q in shown
+                ),
+                {1},
+            )
+        )
+    return "".join(parts)
+
+
+def _checks_section(r: AuditReport) -> str:
+    parts = ["<h2>Checks of this run</h2>"]
+    if not r.checks:
+        parts.append('<p class="muted">No check result is recorded for this run.</p>')
+        return "".join(parts)
+
+    def outcome(c: dict) -> str:
+        if c["passed"]:
+            return '<span class="pass">passed</span>'
+        if c["overridden"]:
+            return '<span class="override">failed, overridden</span>'
+        return '<span class="fail">failed</span>'
+
+    parts.append(
+        _table(
+            ("file", "check", "layer", "blocking", "result", "observed", "threshold", "detail"),
+            (
+                [
+                    e(c["file_name"]),
+                    e(c["check_name"]),
+                    e(c["layer"]),
+                    e(c["blocking"]),
+                    outcome(c),
+                    e(c["observed"]),
+                    e(c["threshold"]),
+                    e(c["detail"]),
+                ]
+                for c in r.checks
+            ),
+            set(),
+        )
+    )
+    return "".join(parts)
+
+
+def _publish_section(r: AuditReport) -> str:
+    parts = ["<h2>Published versions</h2>"]
+    if r.run_publish:
+        rows = r.run_publish["table_rows"]
+        parts.append(
+            f"<h3>{e(r.run_publish['version'])}, published by this run at "
+            f"{e(r.run_publish['published_at'])} UTC</h3>"
+        )
+        parts.append(_table(("table", "rows"), ([e(t), e(n)] for t, n in rows.items()), {1}))
+    if r.publishes:
+        parts.append(
+            _table(
+                ("version", "published (UTC)", "run", "batches in it", "current"),
+                (
+                    [
+                        e(p["version"]),
+                        e(p["published_at"]),
+                        e(p["run_id"]),
+                        e(p["batches"]),
+                        e(p["version"] == r.current_version),
+                    ]
+                    for p in reversed(r.publishes)
+                ),
+                {3},
+            )
+        )
+    else:
+        parts.append('<p class="muted">No version has been published yet.</p>')
+    return "".join(parts)
+
+
+def _overrides_section(r: AuditReport) -> str:
+    parts = ["<h2>Overrides (every one ever recorded)</h2>"]
+    if not r.overrides:
+        parts.append('<p class="muted">No batch has been accepted by override.</p>')
+        return "".join(parts)
+    parts.append(
+        _table(
+            ("file", "content SHA-256", "check", "accepted by", "accepted at (UTC)", "why"),
+            (
+                [
+                    e(o["file_name"]),
+                    f"<code>{e(o['file_sha256'][:16])}…</code>",
+                    e(o["check_name"]),
+                    e(o["accepted_by"]),
+                    e(o["accepted_at"]),
+                    e(o["reason"]),
+                ]
+                for o in r.overrides
+            ),
+            set(),
+        )
+    )
+    return "".join(parts)
+
+
+def render(r: AuditReport, out_dir: Path) -> str:
+    """The page; links (Data Docs, run log) are relative to ``out_dir``, where the page lives."""
+    title = f"siheyuan audit report — run {r.run_id or '(none)'}"
+    links = []
+    if r.gx_docs is not None:
+        links.append(
+            _link(r.gx_docs, out_dir, "Great Expectations Data Docs (validation details, offline)")
+        )
+    else:
+        links.append(
+            '<span class="muted">Great Expectations Data Docs: '
+            "not built in this warehouse yet</span>"
+        )
+    if r.run_log is not None:
+        links.append(_link(r.run_log, out_dir, "technical run log (dbt and Dagster output)"))
+    rejected_ever = [b for b in r.ledger if b["status"] == "rejected"]
+    body = [
+        f"<h1>{e(title)}</h1>",
+        f'<p class="muted">Warehouse <code>{e(r.warehouse)}</code> · '
+        f"generated {e(r.generated_at)} UTC · run {e(r.run_id)} · "
+        "how to read this page: docs/reports.md</p>",
+        _summary(r),
+        "<p>" + " · ".join(links) + "</p>",
+        "<h2>Batches received in this run</h2>",
+        _table(BATCH_HEADERS, _batch_rows(r.run_batches, "file_name"), {4, 5, 6, 7, 8})
+        if r.run_batches
+        else '<p class="muted">This run recorded no batch file.</p>',
+        _checks_section(r),
+        _quarantine_section(r),
+        "<h2>Rejected batches (all runs)</h2>",
+        _table(
+            ("file", "dataset", "reason", "first seen (UTC)", "run"),
+            (
+                [e(b["file"]), e(b["dataset"]), e(b["reason"]), e(b["first_seen"]), e(b["run_id"])]
+                for b in rejected_ever
+            ),
+            set(),
+        )
+        if rejected_ever
+        else '<p class="muted">No batch has ever been rejected.</p>',
+        _overrides_section(r),
+        _publish_section(r),
+        "<h2>Every batch file ever received</h2>",
+        '<p class="muted">One row per distinct file name and content; a later outcome of the same '
+        "content (e.g. applied after an override) replaces the earlier one, which stays in "
+        "<code>siheyuan report --json</code> under <code>history</code>.</p>",
+        _table(BATCH_HEADERS, _batch_rows(r.ledger, "file"), {4, 5, 6, 7, 8})
+        if r.ledger
+        else '<p class="muted">None yet.</p>',
+    ]
+    if r.notes:
+        body.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in r.notes) + "</ul>")
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )

@@ -1,0 +1,167 @@
+"""The auditor's report: one ledger entry per file and content, masked text, a safe offline page."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from siheyuan.contracts import load_contracts
+from siheyuan.publish import set_current
+from siheyuan.report import WarehouseLocked, ledger_json, load_report, quarantine_json, write_report
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import initialise
+
+T0 = datetime(2026, 11, 1, 8, 0)
+ID = "330106198503021234"
+SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
+EVIL = "police_hukou_20261002_<script>alert(1)</script>.csv"
+
+
+def _batch(conn, file, sha, status, run, minutes, reason=None, received=0, acc=0, q=0, dup=0):
+    seq = conn.execute("SELECT coalesce(max(apply_seq), 0) + 1 FROM meta.batch").fetchone()[0]
+    conn.execute(
+        "INSERT INTO meta.batch VALUES (?, 'police_hukou', 'police', ?, ?, DATE '2026-10-01', 0, "
+        "'snapshot', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            f"police_hukou_{sha[:8]}",
+            file,
+            sha,
+            seq if status == "applied" else None,
+            status,
+            None if reason is None else "volume_drop",
+            reason,
+            received,
+            acc,
+            q,
+            dup,
+            run,
+            T0 + timedelta(minutes=minutes),
+        ],
+    )
+
+
+@pytest.fixture()
+def layout(tmp_path: Path) -> WarehouseLayout:
+    """Run r1 applied A; r2 rejected B (volume drop) and saw a replay; r3 applied B by override."""
+    layout = WarehouseLayout(tmp_path / "wh")
+    initialise(layout.database, load_contracts())
+    with duckdb.connect(str(layout.database)) as conn:
+        _batch(conn, "police_hukou_20261001.csv", SHA_A, "applied", "r1", 0, None, 10, 7, 2, 1)
+        conn.execute(
+            "INSERT INTO meta.quarantine VALUES ('police_hukou_aaaaaaaa', 'police_hukou', "
+            "'police_hukou_20261001.csv', 4, NULL, 'missing_source_key', 'no source key', 'r1', ?),"
+            "('police_hukou_aaaaaaaa', 'police_hukou', 'police_hukou_20261001.csv', 9, 'P9', "
+            "'missing_required', ?, 'r1', ?)",
+            [T0, f"required value(s) empty next to {ID}", T0],
+        )
+        _batch(conn, EVIL, SHA_B, "rejected", "r2", 10, f"row count fell 60 % ({ID})")
+        _batch(conn, "police_hukou_20261001_copy.csv", SHA_A, "duplicate", "r2", 11, "same")
+        conn.execute(
+            "INSERT INTO meta.check_result VALUES ('r2', 'police_hukou_bbbbbbbb', 'police_hukou', "
+            "?, 'volume_change', 'batch', true, false, false, '-60 %', '-50 %', 'fell', ?)",
+            [EVIL, T0 + timedelta(minutes=10)],
+        )
+        conn.execute(
+            "INSERT INTO meta.override VALUES ('police_hukou', ?, ?, 'volume_change', '王芳', ?, "
+            "'programme closed <b>really</b>')",
+            [EVIL, SHA_B, T0 + timedelta(minutes=20)],
+        )
+        _batch(conn, EVIL, SHA_B, "applied", "r3", 30, None, 4, 4, 0, 0)
+        conn.execute(
+            "INSERT INTO meta.publish VALUES ('v000001', 1, 'r1', ?, ['x'], ?), "
+            "('v000002', 2, 'r3', ?, ['x', 'y'], ?)",
+            [
+                T0,
+                json.dumps({"resident": 7}),
+                T0 + timedelta(minutes=30),
+                json.dumps({"resident": 11}),
+            ],
+        )
+    layout.published.mkdir(parents=True)
+    set_current(layout, "v000002")
+    return layout
+
+
+def test_one_ledger_entry_per_file_and_content_with_earlier_outcomes_kept(layout) -> None:
+    batches = ledger_json(layout)["batches"]
+    assert [(b["file"], b["status"]) for b in batches] == [
+        ("police_hukou_20261001.csv", "applied"),
+        (EVIL, "applied"),  # rejected in r2, applied in r3 after the override: one entry
+        ("police_hukou_20261001_copy.csv", "duplicate"),
+    ]
+    first, evil, _ = batches
+    assert {k: first[k] for k in ("rows_received", "rows_accepted", "rows_quarantined")} == {
+        "rows_received": 10,
+        "rows_accepted": 7,
+        "rows_quarantined": 2,
+    }
+    assert [h["status"] for h in evil["history"]] == ["rejected"]
+    assert (
+        ID not in evil["history"][0]["reason"]
+        and "330106********1234" in evil["history"][0]["reason"]
+    )
+    assert [o["accepted_by"] for o in evil["overrides"]] == ["王芳"]
+
+
+def test_json_of_one_run_lists_the_files_it_touched(layout) -> None:
+    files = [b["file"] for b in ledger_json(layout, "r2")["batches"]]
+    assert files == [EVIL, "police_hukou_20261001_copy.csv"]
+
+
+def test_quarantine_rows_carry_lineage_and_masked_reasons(layout) -> None:
+    rows = quarantine_json(layout)
+    assert [(r["file"], r["row_number"], r["source_key"], r["reason_code"]) for r in rows] == [
+        ("police_hukou_20261001.csv", 4, None, "missing_source_key"),
+        ("police_hukou_20261001.csv", 9, "P9", "missing_required"),
+    ]
+    assert all(ID not in r["reason"] for r in rows)
+    assert quarantine_json(layout, dataset="hr_insured") == []
+    assert len(quarantine_json(layout, file_name="police_hukou_20261001.csv")) == 2
+
+
+def test_the_page_is_escaped_masked_offline_and_in_the_warehouse(layout) -> None:
+    docs = layout.root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    docs.mkdir(parents=True)
+    (docs / "index.html").write_text("<html></html>")
+    path = write_report(layout, run_id="r2")
+    assert path == layout.root / "reports" / "report-r2.html"
+    page = path.read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert ID not in page and "330106********1234" in page
+    assert "http://" not in page and "https://" not in page  # nothing fetched when opened
+    assert 'href="../quality/gx/uncommitted/data_docs/local_site/index.html"' in page
+    assert "volume_change" in page and "&lt;b&gt;really&lt;/b&gt;" in page  # check, override
+
+
+def test_the_default_run_is_the_latest_and_an_unknown_run_is_an_error(layout) -> None:
+    report = load_report(layout)
+    assert report.run_id == "r3"
+    assert report.run_publish is not None and report.run_publish["version"] == "v000002"
+    with pytest.raises(LookupError, match="no run 'nope'"):
+        load_report(layout, "nope")
+
+
+def test_reading_never_takes_the_live_database_lock(layout) -> None:
+    # A run holding the writer lock (here: this process) does not stop the report, and the
+    # report holds no lock the run could trip over: it reads a private copy.
+    with duckdb.connect(str(layout.database)) as writer:
+        writer.execute("SELECT 1").fetchall()
+        assert len(ledger_json(layout)["batches"]) == 3
+
+
+def test_an_unreadable_database_says_a_run_is_writing_it(layout, monkeypatch) -> None:
+    import siheyuan.report as report
+
+    def torn(*_: object) -> None:
+        raise duckdb.IOException("torn")
+
+    monkeypatch.setattr(report, "_open_copy", torn)
+    monkeypatch.setattr(report.time, "sleep", lambda _: None)
+    layout.lock_file.write_text("4242\n")
+    with pytest.raises(
+        WarehouseLocked, match=r"being written by a running siheyuan run \(pid 4242\)"
+    ):
+        ledger_json(layout)
