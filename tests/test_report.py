@@ -123,7 +123,7 @@ def test_quarantine_rows_carry_lineage_and_masked_reasons(layout) -> None:
 
 
 def test_the_page_is_escaped_masked_offline_and_in_the_warehouse(layout) -> None:
-    docs = layout.root / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    docs = layout.root / "reports" / "gx" / "uncommitted" / "data_docs" / "local_site"
     docs.mkdir(parents=True)
     (docs / "index.html").write_text("<html></html>")
     path = write_report(layout, run_id="r2")
@@ -132,7 +132,7 @@ def test_the_page_is_escaped_masked_offline_and_in_the_warehouse(layout) -> None
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert ID not in page and "330106********1234" in page
     assert "http://" not in page and "https://" not in page  # nothing fetched when opened
-    assert 'href="../quality/gx/uncommitted/data_docs/local_site/index.html"' in page
+    assert 'href="gx/uncommitted/data_docs/local_site/index.html"' in page
     assert "volume_change" in page and "&lt;b&gt;really&lt;/b&gt;" in page  # check, override
 
 

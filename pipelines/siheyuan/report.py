@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from siheyuan.publish import read_current
+from siheyuan.quality import data_docs_index
 from siheyuan.quality.privacy import mask_text
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import table_exists
@@ -324,23 +325,6 @@ def current_xref(layout: WarehouseLayout) -> Path | None:
     return path if path is not None and path.exists() else None
 
 
-def gx_docs_index(layout: WarehouseLayout) -> Path | None:
-    """The offline Great Expectations Data Docs index the gate built in the warehouse, if any."""
-    try:
-        from siheyuan.quality.semantic import data_docs_index  # the gate's own answer, when given
-    except ImportError:
-        data_docs_index = None
-    if data_docs_index is not None:
-        index = data_docs_index(layout)
-        return index if index is not None and index.exists() else None
-    found = sorted(
-        p
-        for p in layout.root.glob("**/data_docs/local_site/index.html")
-        if layout.work_dir not in p.parents
-    )
-    return found[0] if found else None
-
-
 def _by_reason(rows: list[dict]) -> list[tuple[str, str, int]]:
     counts = Counter((r["dataset"], r["reason_code"]) for r in rows)
     return [(d, c, n) for (d, c), n in sorted(counts.items())]
@@ -357,7 +341,7 @@ def load_report(layout: WarehouseLayout, run_id: str | None = None) -> AuditRepo
         generated_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         current_version=read_current(layout),
         run_id=run_id,
-        gx_docs=gx_docs_index(layout),
+        gx_docs=data_docs_index(layout),
     )
     with snapshot_connection(layout) as conn:
         if conn is None:

@@ -102,6 +102,12 @@ def _summary(r: AuditReport) -> str:
         f"Checks recorded: {len(r.checks)}, failed: {len(failed)} "
         f"(of which overridden: {sum(bool(c['overridden']) for c in failed)})."
     )
+    for c in failed:
+        items.append(
+            f'<span class="{"override" if c["overridden"] else "fail"}">Check failed</span> '
+            f"{e(c['check_name'])} on {e(c['file_name'])}: observed {e(c['observed'])}, "
+            f"threshold {e(c['threshold'])}" + (" (overridden)" if c["overridden"] else "")
+        )
     if r.run_publish:
         items.append(f"Published version <b>{e(r.run_publish['version'])}</b>.")
     else:
@@ -209,7 +215,8 @@ def _checks_section(r: AuditReport) -> str:
                     e(c["threshold"]),
                     e(c["detail"]),
                 ]
-                for c in r.checks
+                # failures first: they are what an auditor reads the section for
+                for c in sorted(r.checks, key=lambda c: (bool(c["passed"]), c["file_name"]))
             ),
             set(),
         )
