@@ -16,6 +16,9 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
+from siheyuan.cli import main
+from siheyuan.evaluate import evaluate, format_text
 from siheyuan.generate import generate_sample
 from siheyuan.publish import PUBLISHED_TABLES, read_current
 from siheyuan.runner import run_job
@@ -159,6 +162,53 @@ def test_ledger_balances_and_truth_records_are_accounted_for(first_run, sample: 
         truth = {(r["dataset"], r["source_key"]) for r in csv.DictReader(fh)}
     missing = truth - published - quarantined
     assert not missing, f"{len(missing)} generated records neither published nor quarantined"
+
+
+def test_evaluate_meets_the_standardisation_targets(first_run, sample: Path) -> None:
+    _, layout = first_run
+    result = evaluate(sample / "truth", layout.root)
+    ids, buildings = result["id_numbers"], result["buildings"]
+    assert ids["recoverable"] > 500
+    assert ids["recoverable_canonical_share"] == 1.0
+    assert ids["unrecoverable"] > 0 and ids["unrecoverable_guessed"] == 0
+    assert buildings["correct_share"] >= 0.995 and buildings["wrong_share"] < 0.001
+    assert result["meets_targets"]
+    assert "meets targets: yes" in format_text(result)
+    cli = CliRunner().invoke(
+        main,
+        ["evaluate", "--truth", str(sample / "truth"), "--warehouse", str(layout.root), "--json"],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert json.loads(cli.output)["id_numbers"]["recoverable"] == ids["recoverable"]
+
+
+def test_evaluate_notices_a_record_keyed_to_the_wrong_id(
+    first_run, sample: Path, tmp_path: Path
+) -> None:
+    """Pins that the measure can fail: a truth that disagrees with the hub is reported."""
+    _, layout = first_run
+    truth = tmp_path / "truth"
+    shutil.copytree(sample / "truth" / "round_1", truth)
+    with (truth / "records.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with (truth / "dirt.csv").open(encoding="utf-8", newline="") as fh:
+        dirty = {(d["dataset"], d["source_key"]) for d in csv.DictReader(fh)}
+    victim = next(
+        r
+        for r in rows
+        if r["dataset"] == "police_hukou"
+        and r["true_id_number"]
+        and (r["dataset"], r["source_key"]) not in dirty
+    )
+    other = next(r for r in rows if r["true_id_number"] not in ("", victim["true_id_number"]))
+    victim["true_id_number"] = other["true_id_number"]
+    with (truth / "records.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    ids = evaluate(truth, layout.root)["id_numbers"]
+    assert ids["recoverable_wrong"] == 1
+    assert not ids["meets_targets"]
 
 
 def test_replaying_the_same_files_changes_nothing(first_run, sample: Path) -> None:

@@ -3,7 +3,8 @@
 ``run`` applies new batches and publishes; ``demo`` generates a sample and runs it; ``generate``
 writes department extracts; ``status`` shows the current version and the batches applied;
 ``report`` / ``quarantine`` show auditors what came in and what was set aside, ``accept`` records
-a deliberate override of a blocked batch; ``ui`` starts the Dagster UI on the same code.
+a deliberate override of a blocked batch; ``evaluate`` measures a run against generated ground
+truth; ``ui`` starts the Dagster UI on the same code.
 """
 
 from __future__ import annotations
@@ -338,6 +339,35 @@ def accept(
         f"by {override.accepted_by} at {override.accepted_at:%Y-%m-%d %H:%M} UTC; "
         "the next run applies it"
     )
+
+
+@main.command()
+@click.option(
+    "--truth",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="The truth folder siheyuan generate wrote (or one of its round_<K> folders).",
+)
+@warehouse_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate(truth: Path, warehouse: Path | None, as_json: bool) -> None:
+    """Measure a run against the generator's ground truth (ID numbers, building keys).
+
+    Exits 1 when a target is missed, so a release check can gate on it.
+    """
+    from siheyuan.evaluate import evaluate as measure
+    from siheyuan.evaluate import format_text
+
+    try:
+        result = _read_or_exit(lambda: measure(truth, resolve_warehouse(warehouse)))
+    except FileNotFoundError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        _print_json(result)
+    else:
+        click.echo(format_text(result))
+    sys.exit(0 if result["meets_targets"] else 1)
 
 
 @main.command()

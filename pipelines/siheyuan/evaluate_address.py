@@ -13,6 +13,8 @@ best record's building), so this reads the warehouse database's ``int_resident_r
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,21 @@ import duckdb
 from .settings import WarehouseLayout
 
 TARGETS = {"correct_share": 0.995, "wrong_share": 0.001}
+
+
+@contextlib.contextmanager
+def warehouse_snapshot(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a private copy of the warehouse database.
+
+    A copy, as for the auditor's report, so an evaluation never holds the live file while a run
+    wants to write it.
+    """
+    from .report import snapshot_connection
+
+    with snapshot_connection(WarehouseLayout(warehouse)) as conn:
+        if conn is None:
+            raise FileNotFoundError(f"no warehouse database in {warehouse}: run siheyuan run first")
+        yield conn
 
 
 def truth_round_dir(truth_dir: Path) -> Path:
@@ -52,54 +69,55 @@ def _shares(n: int, correct: int, wrong: int, unplaced: int, missing: int) -> di
     }
 
 
-def evaluate_buildings(truth_dir: Path, warehouse: Path) -> dict[str, Any]:
+def evaluate_buildings(
+    truth_dir: Path, warehouse: Path, conn: duckdb.DuckDBPyConnection | None = None
+) -> dict[str, Any]:
     """Correct / wrong / unplaced building keys per dataset and overall (see module docstring).
 
     ``missing`` counts truth records the warehouse does not hold (quarantined or not ingested);
     they count as unplaced. The true key is built the way the hub builds keys:
-    ``district|compound|building_no`` from buildings.csv.
+    ``district|compound|building_no`` from buildings.csv. ``conn`` is an open connection to the
+    warehouse database (or a copy of it); without one, a private copy is read.
     """
     truth = truth_round_dir(Path(truth_dir))
-    db = WarehouseLayout(Path(warehouse)).database
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rows = con.execute(
-            """
-            with t as (
-                select dataset, source_key, building_truth_id
-                from read_csv(?, all_varchar = true)
-            ),
-            b as (
-                select building_truth_id,
-                       concat_ws('|', district, compound,
-                                 regexp_extract(building_no, '\\d+')) as true_key
-                from read_csv(?, all_varchar = true)
-            ),
-            j as (
-                select t.dataset, b.true_key, r.building_key, r.source_key is null as missing,
-                       a.parse_status
-                from t
-                left join b using (building_truth_id)
-                left join intermediate.int_resident_records as r
-                    on r.source_dataset = t.dataset and r.source_key = t.source_key
-                left join intermediate.int_addresses as a on a.address = r.address
-            )
-            select dataset,
-                   count(*),
-                   count(*) filter (where building_key = true_key),
-                   count(*) filter (where building_key <> true_key or
-                                          (building_key is not null and true_key is null)),
-                   count(*) filter (where building_key is null),
-                   count(*) filter (where missing),
-                   list(parse_status) filter (where building_key is null and not missing)
-            from j
-            group by dataset
-            order by dataset
-            """,
-            [str(truth / "records.csv"), str(truth / "buildings.csv")],
-        ).fetchall()
-    finally:
-        con.close()
+    if conn is None:
+        with warehouse_snapshot(Path(warehouse)) as snap:
+            return evaluate_buildings(truth, warehouse, snap)
+    rows = conn.execute(
+        """
+        with t as (
+            select dataset, source_key, building_truth_id
+            from read_csv(?, all_varchar = true)
+        ),
+        b as (
+            select building_truth_id,
+                   concat_ws('|', district, compound,
+                             regexp_extract(building_no, '\\d+')) as true_key
+            from read_csv(?, all_varchar = true)
+        ),
+        j as (
+            select t.dataset, b.true_key, r.building_key, r.source_key is null as missing,
+                   a.parse_status
+            from t
+            left join b using (building_truth_id)
+            left join intermediate.int_resident_records as r
+                on r.source_dataset = t.dataset and r.source_key = t.source_key
+            left join intermediate.int_addresses as a on a.address = r.address
+        )
+        select dataset,
+               count(*),
+               count(*) filter (where building_key = true_key),
+               count(*) filter (where building_key <> true_key or
+                                      (building_key is not null and true_key is null)),
+               count(*) filter (where building_key is null),
+               count(*) filter (where missing),
+               list(parse_status) filter (where building_key is null and not missing)
+        from j
+        group by dataset
+        order by dataset
+        """,
+        [str(truth / "records.csv"), str(truth / "buildings.csv")],
+    ).fetchall()
     by_dataset: dict[str, Any] = {}
     totals = [0, 0, 0, 0, 0]
     unplaced_status: dict[str, int] = {}
