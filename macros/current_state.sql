@@ -19,8 +19,9 @@
 {%- endmacro %}
 
 {#- Delta (增量) semantics: the latest row per key wins; op 'delete' ends the record.
-    Attribute values of a deleted key come from its latest non-delete row when there is
-    one (delete lines may carry only the key). -#}
+    A delete line is the department's latest word on the record, so a value it carries wins;
+    a value it leaves empty comes from the key's latest non-delete row (health's D lines may
+    carry only the key, hr's 注销 rows carry the whole record). -#}
 {% macro current_delta(stg, dataset) -%}
     {{ _current_state(stg, dataset, 'delta') }}
 {%- endmacro %}
@@ -74,7 +75,8 @@ last_row as (
         partition by source_key order by apply_seq desc, row_number desc) = 1
 ),
 
--- the row whose attribute values describe the key
+-- the row whose attribute values describe the key{% if kind == 'delta' %} (with its last
+-- non-delete row filling what a delete line leaves empty){% endif %}
 attr_row as (
     select *
     from src
@@ -108,7 +110,21 @@ select
     l.file_name as last_file_name,
     l.row_number as last_row_number,
     k.batch_count,
+    {%- if kind == 'delta' %}
+    {%- set attrs = [] %}
+    {%- if execute %}
+        {%- for c in adapter.get_columns_in_relation(stg) if c.name not in lineage %}
+            {%- do attrs.append(c.name) %}
+        {%- endfor %}
+    {%- endif %}
+    {%- for c in attrs %}
+    coalesce(l."{{ c }}", a."{{ c }}") as "{{ c }}"{% if not loop.last %},{% endif %}
+    {%- else %}
     a.* exclude ({{ lineage | join(', ') }})
+    {%- endfor %}
+    {%- else %}
+    a.* exclude ({{ lineage | join(', ') }})
+    {%- endif %}
 from last_row as l
 inner join attr_row as a on a.source_key = l.source_key
 inner join per_key as k on k.source_key = l.source_key

@@ -225,7 +225,8 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
         r("S002", sunli_fw, "孙丽", "女", "变更", employer="乙公司"),  # same key twice: last wins
         r("S001", ID["zhangwei"], "张伟", "男", "变更", employer="丙公司"),
     ]
-    hr_2b = [r("S001", ID["zhangwei"], "张伟", "男", "注销")]
+    # a 注销 row carries the whole record: its own values are the latest word
+    hr_2b = [r("S001", ID["zhangwei"], "张伟", "男", "注销", employer="丁公司")]
     d1, d2 = date(2026, 10, 1), date(2026, 11, 1)
     return [
         ("police_hukou", "police", "snapshot", "police_hukou_20261001", d1, hukou_1),
@@ -400,12 +401,18 @@ def test_delta_delete_ends_and_last_row_wins(warehouse: Path) -> None:
         "select employer from intermediate.int_hr__insured_current where source_key = 'S002'",
     )
     assert emp == [("乙公司",)]
+    ended = _q(
+        warehouse,
+        "select employer from intermediate.int_hr__insured_current where source_key = 'S001'",
+    )
+    assert ended == [("丁公司",)]  # the delete row's own value, not the earlier 丙公司
     h = _q(
         warehouse,
         "select record_status, end_reason, name from intermediate.int_health__records_current"
         " where source_key = 'HA002'",
     )
-    assert h == [("ended", "deleted_in_source", "李娜")]  # attributes from the last upsert
+    # a key-only D line: values from the last upsert
+    assert h == [("ended", "deleted_in_source", "李娜")]
 
 
 def test_id_15_converted_to_18(warehouse: Path) -> None:
