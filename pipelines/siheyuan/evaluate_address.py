@@ -88,6 +88,8 @@ def evaluate_buildings(
         with t as (
             select dataset, source_key, building_truth_id
             from read_csv(?, all_varchar = true)
+            -- a key delivered twice in a round (hr's _01 and _02): the warehouse holds the later
+            qualify row_number() over (partition by dataset, source_key order by file_name desc) = 1
         ),
         b as (
             select building_truth_id,
