@@ -183,20 +183,29 @@ checked as (
     from id_checked
 ),
 
--- civil affairs: the family's applicant (本人) is the householder when their valid ID is on an
--- active police_hukou record with relation 02 户主; only then is a member's relation to the
--- applicant also their relation to the householder
+-- civil affairs: a family's relations to its applicant (本人) are relations to the householder
+-- only when the family has exactly one applicant row among its active records, and that
+-- applicant's valid ID is on an active police_hukou record with relation 02 户主. Two 本人
+-- rows, an ended applicant record or an applicant who is not the householder: no derivation.
+-- (A member written as 户主 is not the applicant: the seed leaves 户主 unmapped.)
+civil_applicants as (
+    select family_no, any_value(id_number) as id_number
+    from checked
+    where source_dataset = 'civil_assistance'
+      and record_status = 'active'
+      and relation_to_applicant_code = '01'
+    group by family_no
+    having count(*) = 1
+),
+
 civil_applicant_heads as (
-    select distinct c.family_no
-    from checked as c
+    select distinct a.family_no
+    from civil_applicants as a
     inner join checked as h
-        on h.id_number = c.id_number
+        on h.id_number = a.id_number
        and h.source_dataset = 'police_hukou'
        and h.record_status = 'active'
        and h._police_relation_code = '02'
-    where c.source_dataset = 'civil_assistance'
-      and c.relation_to_applicant_code = '01'
-      and c.id_number is not null
 )
 
 select
@@ -248,7 +257,8 @@ select
     c.relation_to_applicant_code,
     case
         when c.source_dataset = 'police_hukou' then c._police_relation_code
-        when c.source_dataset = 'civil_assistance' and ah.family_no is not null
+        when c.source_dataset = 'civil_assistance' and c.record_status = 'active'
+             and ah.family_no is not null
         then case when c.relation_to_applicant_code = '01' then '02'
                   else c.relation_to_applicant_code end
     end as relation_code,

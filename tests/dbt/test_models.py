@@ -50,6 +50,9 @@ ID = {
     "zhaolei_good": make_id("410102", "19880808", "019"),
     "sunli": id_with_x("330106", "19850606"),
     "wanglei": make_id("330106", "19700101", "011"),
+    "zhoujun": make_id("330106", "19550303", "017"),  # 户主 of H004
+    "xuli": make_id("330106", "19860404", "028"),  # his daughter-in-law
+    "zhoupeng": make_id("330106", "19840505", "019"),  # his son, her husband
 }
 WANGXIUYING18 = "33010619400215022"
 WANGXIUYING18 += check_char(WANGXIUYING18)
@@ -123,6 +126,7 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
             "30",
             "浙江省杭州市西湖区翠苑街道文二西路18号翠苑一区12栋3单元201室",
         ),
+        h("P007", ID["zhoujun"], "周军", "1", "01", "19550303", "H004", "02", A_CANON),
     ]
     hukou_2 = [dict(r) for r in hukou_1 if r["人员编号"] != "P006"]  # 陈静 missing -> ended
     for r in hukou_2:
@@ -167,6 +171,19 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
     civil = [
         c("JT001", "1", "王秀英", WANGXIUYING18, "女", "1940/2/15", "本人"),
         c("JT001", "2", "王磊", "3.30106197001011E+17", "男", "1970-01-01", "子"),
+        # the applicant is the daughter-in-law; her father-in-law, written 户主, heads H004:
+        # relations to her are not relations to him
+        c("JT002", "1", "徐丽", ID["xuli"], "女", "1986-04-04", "本人"),
+        c("JT002", "2", "周军", ID["zhoujun"], "男", "1955-03-03", "户主"),
+        c("JT002", "3", "周鹏", ID["zhoupeng"], "男", "1984-05-05", "配偶"),
+        # two applicant rows, one of them a householder: which one is ego is unknown
+        c("JT003", "1", "周军", ID["zhoujun"], "男", "1955-03-03", "本人"),
+        c("JT003", "2", "王雷", ID["wanglei"], "男", "1970-01-01", "本人"),
+    ]
+    # the householder applied once; his family is gone from the latest snapshot
+    civil_ended = [
+        c("JT004", "1", "周军", ID["zhoujun"], "男", "1955-03-03", "本人"),
+        c("JT004", "2", "周鹏", ID["zhoupeng"], "男", "1984-05-05", "子"),
     ]
     e = lambda no, op, name, idn, sex, birth, **kw: {  # noqa: E731
         "archive_no": no,
@@ -231,7 +248,14 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
     return [
         ("police_hukou", "police", "snapshot", "police_hukou_20261001", d1, hukou_1),
         ("police_floating", "police", "snapshot", "police_floating_20261001", d1, floating),
-        ("civil_assistance", "civil_affairs", "snapshot", "civil_assistance_20261001", d1, civil),
+        (
+            "civil_assistance",
+            "civil_affairs",
+            "snapshot",
+            "civil_assistance_20261001",
+            d1,
+            civil + civil_ended,
+        ),
         ("health_records", "health", "delta", "health_records_20261001", d1, health_1),
         ("hr_insured", "hr", "delta", "hr_insured_20261001", d1, hr_1),
         ("police_hukou", "police", "snapshot", "police_hukou_20261101", d2, hukou_2),
@@ -382,7 +406,7 @@ def test_snapshot_missing_key_ends(warehouse: Path) -> None:
         "select count(*) from marts.resident_source_xref"
         " where source_dataset = 'police_hukou' and record_status = 'active'",
     )
-    assert active == [(5,)]
+    assert active == [(6,)]
     # the moved-out person is no longer counted as active
     st = _q(warehouse, "select status from marts.resident where id_number = ?", [ID["chenjing"]])
     assert st == [("moved_out",)]
@@ -612,6 +636,29 @@ def test_codes_and_relations(warehouse: Path) -> None:
     )
     assert _record(warehouse, "P005", "person_status, source_status") == ("deceased", "deceased")
     assert _record(warehouse, "S001", "source_status") == ("active",)
+
+
+@pytest.mark.parametrize(
+    ("key", "to_applicant"),
+    [
+        # applicant not the householder (her father-in-law, written 户主, is police 02)
+        ("JT002-1", "01"),
+        ("JT002-2", None),  # 户主 is a police role, not a kinship to the applicant
+        ("JT002-3", "10"),  # her husband: 配偶 to her, 子 (20) to the householder
+        # two 本人 rows in one family, one of them a householder
+        ("JT003-1", "01"),
+        ("JT003-2", "01"),
+        # the householder was the applicant, but the family left the latest snapshot
+        ("JT004-1", "01"),
+        ("JT004-2", "20"),
+    ],
+)
+def test_civil_relations_are_not_invented(warehouse: Path, key: str, to_applicant: str) -> None:
+    """Only a family's single active applicant who heads a hukou makes relations to the head."""
+    assert _record(warehouse, key, "relation_to_applicant_code, relation_code") == (
+        to_applicant,
+        None,
+    )
 
 
 def test_xref_carries_statuses_not_raw_values(warehouse: Path) -> None:
