@@ -31,6 +31,14 @@ CASES = [
     ("无", "invalid", None, "invalid"),
     ("13812345678,13912345678", "several", None, "invalid"),
     ("13812345678/0571-88886666", "several", None, "invalid"),
+    # letters are keypad digits to phonenumbers: refused, never turned into a number
+    ("137ABCD1234", "invalid", None, "invalid"),
+    ("1-800-FLOWERS", "invalid", None, "invalid"),
+    ("+86 138 1234 567８O", "invalid", None, "invalid"),  # letter O for a zero
+    ("tel:+86-138-1234-5678", "valid", MOBILE, "mobile"),  # only a leading tel: is allowed
+    ("TEL:0571-88886666", "valid", LANDLINE, "landline"),
+    # a valid foreign number the plan cannot call mobile or landline is neither
+    ("+1 650 253 0000", "valid", "+16502530000", "other"),
     ("", "empty", None, "empty"),
     (None, "empty", None, "empty"),
 ]

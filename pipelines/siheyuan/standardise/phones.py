@@ -7,7 +7,13 @@ mobile prefixes), which a hand-written regex would have to track forever.
 
 A number that is not a valid Chinese (or explicitly international) number is ``invalid`` and
 gets no E.164 form; a landline written without its area code is invalid too — its area is not
-guessed.
+guessed. Text with letters is invalid before it reaches the parser (only a leading ``tel:`` is
+allowed): phonenumbers reads letters as keypad digits (``137ABCD1234`` would become the mobile
++8613722231234, ``1-800-FLOWERS`` a number), which turns a typo or a note into someone's phone.
+
+The kind is ``mobile`` or ``landline`` only when the number plan says so; a valid number whose
+plan cannot tell the two apart (FIXED_LINE_OR_MOBILE, e.g. +1 650 253 0000) or that is neither
+(toll-free, VoIP …) is ``other``.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ REGION = "CN"
 _KINDS = {
     PhoneNumberType.MOBILE: "mobile",
     PhoneNumberType.FIXED_LINE: "landline",
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: "landline",
 }
+_TEL_PREFIX = re.compile(r"tel:", re.IGNORECASE)
+_LETTER = re.compile(r"[A-Za-z]")
 _SEVERAL = re.compile(r"[,，;；/、]")
 _SEPARATORS = re.compile(r"[\s\-()]+")
 _MOBILE_SHAPE = re.compile(r"(?:\+86|0086|86)?(1\d{10})")
@@ -81,7 +88,7 @@ class PhoneCheck:
 
     raw: str | None
     e164: str | None  # +8613812345678, only for a valid number
-    kind: str  # 'mobile' | 'landline' | 'other' (valid, e.g. toll-free) | 'invalid' | 'empty'
+    kind: str  # 'mobile' | 'landline' | 'other' (valid, neither for sure) | 'invalid' | 'empty'
     status: str  # 'valid' | 'empty' | 'invalid' | 'several'
 
     @property
@@ -99,6 +106,9 @@ def check_phone(raw: str | None, *, fast: bool = True) -> PhoneCheck:
         return PhoneCheck(raw, None, "empty", "empty")
     if _SEVERAL.search(text):
         return PhoneCheck(raw, None, "invalid", "several")
+    text = _TEL_PREFIX.sub("", text, count=1) if _TEL_PREFIX.match(text) else text
+    if _LETTER.search(text):  # keypad letters would be read as digits: never a phone here
+        return PhoneCheck(raw, None, "invalid", "invalid")
     if fast and (e164 := _fast_mobile(text)) is not None:
         return PhoneCheck(raw, e164, "mobile", "valid")
     try:
