@@ -6,12 +6,24 @@ before 1999 have 15 digits (YYMMDD, no check character) and convert by inserting
 
 Only a number that is exactly valid (or a 15-digit number that converts cleanly) gets a
 ``canonical`` form. Everything else is classified by what is wrong with it so a data steward
-can act on it; in particular a number whose check digit would be right after swapping two
-adjacent digits is only *suspected* of a transposition: the swap is a guess, and a wrong
-guess would merge two residents, so it is never applied.
+can act on it, and nothing is ever corrected:
 
-Region codes are validated against ``seeds/gbt2260_region.csv``, which keeps historic codes:
-a number stays valid for life even when its district is renamed or merged.
+- ``excel_mangled``: what a spreadsheet made of the number, which cannot be undone — the
+  exponent form (``4.10102E+17``), float text (``….0``), or all 18 digits shown after Excel
+  kept only 15 significant ones (``410102199001011000``: ends in ``000`` and fails the check).
+  Such a number is not a transposition even when a swap happens to satisfy the check digit.
+- ``transposition_suspected``: the check digit fails and EXACTLY ONE swap of two adjacent
+  digits gives a number with a right check digit, a plausible birth date and a known region.
+  It says "one swap would explain it", not "it was a swap": measured on random numbers, every
+  real adjacent swap still gets a candidate, but so do about one in five one-digit typos (one
+  in six have exactly one). With two or more candidates nothing points at one swap, and the
+  number is judged like any other (``bad_birth_date`` / ``unknown_region`` /
+  ``bad_check_digit``). The swap is never applied: a wrong guess would merge two residents.
+
+Region codes are validated against the county-level codes of ``seeds/gbt2260_region.csv``
+(``codes.id_region_codes``), which keeps historic codes: a number stays valid for life even
+when its district is renamed or merged. Province and prefecture codes (``330000``,
+``330100``) are not issuing regions, except a prefecture-level city without counties (东莞).
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from siheyuan.standardise.codes import province_codes, region_codes
+from siheyuan.standardise.codes import id_region_codes, province_codes
 from siheyuan.standardise.text import strip_spaces
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -43,6 +55,8 @@ USABLE_STATUSES = frozenset({"valid", "converted_15"})
 
 # What a spreadsheet makes of a long number: exponent form (4.10102E+17) or float text (….0).
 _EXCEL_NUMBER = re.compile(r"\d+(?:\.\d*)?E[+-]?\d+|\d+\.\d*")
+# Excel keeps 15 significant digits: an 18-digit number shown in full ends in 000.
+_EXCEL_PRECISION_LOST = re.compile(r"\d{15}000")
 _ID18 = re.compile(r"\d{17}[\dX]")
 _ID_CHARS = re.compile(r"[\dX]+")
 
@@ -77,8 +91,8 @@ def birth_date_of(id18: str, today: date | None = None) -> date | None:
 
 
 def region_known(code6: str) -> bool:
-    """A known (current or historic) GB/T 2260 code in a known province."""
-    return code6[:2] in province_codes() and code6 in region_codes()
+    """A known (current or historic) county-level GB/T 2260 code in a known province."""
+    return code6[:2] in province_codes() and code6 in id_region_codes()
 
 
 def _plausible(id18: str, today: date | None) -> bool:
@@ -138,7 +152,9 @@ def check_id_number(raw: str | None, *, today: date | None = None) -> IdNumberCh
     if not _ID18.fullmatch(cleaned):
         return result("bad_chars")
     if check_char(cleaned[:17]) != cleaned[17]:
-        if transposition_candidates(cleaned, today):
+        if _EXCEL_PRECISION_LOST.fullmatch(cleaned):
+            return result("excel_mangled")
+        if len(transposition_candidates(cleaned, today)) == 1:
             return result("transposition_suspected")
         if birth_date_of(cleaned, today) is None:
             return result("bad_birth_date")
