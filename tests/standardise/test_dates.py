@@ -35,6 +35,10 @@ CASES = [
     ("18700101", False, "too_early", date(1870, 1, 1), "day", "yyyymmdd"),
     ("不详", False, "unparsed", None, None, None),
     ("1985", False, "unparsed", None, None, None),  # a year alone is not a date
+    ("850302", False, "unparsed", None, None, None),  # YYMMDD, not the month 8503-02
+    ("8503-02", False, "unparsed", None, None, None),
+    ("187001", False, "unparsed", None, None, None),  # before 1880: not a month form
+    ("210001", False, "future", date(2100, 1, 1), "month", "yyyymm"),  # still a month
     ("", False, "empty", None, None, None),
     (None, False, "empty", None, None, None),
 ]

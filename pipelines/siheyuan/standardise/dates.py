@@ -5,7 +5,8 @@ Every form the spec lists is read whatever the column declares (a department tha
 ``1985/3/2``, ``1985.3.2``, ``1985年3月2日``, ISO with a time part (what a spreadsheet date cell
 becomes), Excel serial day numbers (``31108``) where the source is a spreadsheet, and the
 month-only ``198503`` / ``1985-03``, which keep ``precision = 'month'`` instead of inventing a
-day (the value is the first of the month only so it can be stored as a DATE).
+day (the value is the first of the month only so it can be stored as a DATE). A month form is
+only read for years 1880-2100, so a six-digit ``YYMMDD`` (``850302``) is ``unparsed``.
 
 A form that is recognised but names no real day (``19850230``) is ``impossible``; a real day
 outside ``[not_before, not_after]`` is ``too_early`` or ``future``. Only ``valid`` values are
@@ -22,6 +23,9 @@ from datetime import date, timedelta
 from siheyuan.standardise.text import strip_spaces
 
 EARLIEST = date(1880, 1, 1)
+# Years a month-only form may name. ``850302`` (YYMMDD) also fits YYYYMM as "8503-02": a year
+# outside these bounds means the text is some other form, so it is ``unparsed``, not a date.
+MONTH_FORM_YEARS = range(EARLIEST.year, 2101)
 STATUSES = ("valid", "empty", "impossible", "too_early", "future", "unparsed")
 
 # Excel's 1900 date system: serial 1 is 1900-01-01 and it counts a 29 February 1900 that never
@@ -93,6 +97,8 @@ def check_date(
         m = pattern.fullmatch(text)
         if m:
             y, mo = (int(g) for g in m.groups())
+            if y not in MONTH_FORM_YEARS:
+                continue
             if not 1 <= mo <= 12:
                 return result("impossible", None, "month", form)
             return result("valid", date(y, mo, 1), "month", form)
