@@ -7,8 +7,10 @@ and reports figures an engineer can compare across releases:
 * **ID numbers** — of the records whose delivered ID number can be brought to canonical form
   (present, and not carrying dirt that destroys information: a wrong check digit, two swapped
   digits, an Excel-mangled number), the share the hub did bring to the *true* number; and for
-  those that cannot be recovered, how many the hub nevertheless turned into some number (a
-  guess — must be zero).
+  those that cannot be recovered, how many the hub nevertheless turned into some number by
+  changing digits (a guess — must be zero). Dirt that happens to yield another valid number (about
+  one in eleven wrong digits passes MOD 11-2) is counted apart: no check can tell, so the number
+  is kept as delivered; entity resolution is what catches it.
 * **Buildings** — see ``evaluate_address``: correct, wrong and unplaced building keys.
 
 It reads the warehouse database read-only (per-record standardised values are intermediate
@@ -88,7 +90,10 @@ def evaluate_id_numbers(
                                and id_number is not null and id_number <> true_id),
             count(*) filter (where not missing and not delivered_empty and spoiled),
             count(*) filter (where not missing and not delivered_empty and spoiled
-                               and id_number is not null),
+                               and id_number is not null
+                               and id_number_status not in ('valid', 'converted_15')),
+            count(*) filter (where not missing and not delivered_empty and spoiled
+                               and id_number_status = 'valid'),
             count(*) filter (where missing),
             histogram(id_number_status) filter (where not missing and not delivered_empty
                                                   and not spoiled and id_number is null)
@@ -99,10 +104,10 @@ def evaluate_id_numbers(
         [str(truth / "records.csv"), str(truth / "dirt.csv")],
     ).fetchall()
     by_dataset: dict[str, Any] = {}
-    totals = [0, 0, 0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0, 0, 0]
     missed_status: dict[str, int] = {}
-    for ds, recoverable, canonical, wrong, spoiled, guessed, missing, hist in rows:
-        figures = (recoverable, canonical, wrong, spoiled, guessed, missing)
+    for ds, recoverable, canonical, wrong, spoiled, guessed, by_chance, missing, hist in rows:
+        figures = (recoverable, canonical, wrong, spoiled, guessed, by_chance, missing)
         by_dataset[ds] = _id_figures(*figures)
         totals = [a + b for a, b in zip(totals, figures, strict=True)]
         for status, n in (hist or {}).items():
@@ -122,7 +127,13 @@ def evaluate_id_numbers(
 
 
 def _id_figures(
-    recoverable: int, canonical: int, wrong: int, spoiled: int, guessed: int, missing: int
+    recoverable: int,
+    canonical: int,
+    wrong: int,
+    spoiled: int,
+    guessed: int,
+    by_chance: int,
+    missing: int,
 ) -> dict[str, Any]:
     return {
         "recoverable": recoverable,
@@ -131,6 +142,7 @@ def _id_figures(
         "recoverable_canonical_share": canonical / recoverable if recoverable else 1.0,
         "unrecoverable": spoiled,
         "unrecoverable_guessed": guessed,
+        "unrecoverable_valid_by_chance": by_chance,
         "records_not_in_warehouse": missing,
     }
 
@@ -152,6 +164,8 @@ def evaluate(truth_dir: Path, warehouse: Path) -> dict[str, Any]:
 def format_text(result: dict[str, Any]) -> str:
     """The measures as a short plain-text table for the terminal."""
     ids, b = result["id_numbers"], result["buildings"]
+    left_out = ids["unrecoverable"] - ids["unrecoverable_guessed"]
+    left_out -= ids["unrecoverable_valid_by_chance"]
     lines = [
         f"truth: {result['truth']}",
         f"warehouse: {result['warehouse']}",
@@ -160,9 +174,10 @@ def format_text(result: dict[str, Any]) -> str:
         f"  recoverable brought to the true number  {ids['recoverable_canonical']:>9,} / "
         f"{ids['recoverable']:,}  {ids['recoverable_canonical_share']:.4%}  (target 100 %)",
         f"  recoverable given a wrong number        {ids['recoverable_wrong']:>9,}",
-        f"  unrecoverable left without a number     "
-        f"{ids['unrecoverable'] - ids['unrecoverable_guessed']:>9,} / {ids['unrecoverable']:,}",
+        f"  unrecoverable left without a number     {left_out:>9,} / {ids['unrecoverable']:,}",
         f"  unrecoverable guessed                   {ids['unrecoverable_guessed']:>9,}  (target 0)",
+        f"  spoiled into another valid number       {ids['unrecoverable_valid_by_chance']:>9,}"
+        "  (no check digit can tell; kept as delivered)",
     ]
     if ids["not_canonical_by_status"]:
         lines.append(
