@@ -21,9 +21,12 @@ def model(dbt, session):
         raise ValueError("int_addresses needs config home_province/home_city/home_district")
     home = Home(province, city, district)
     records = dbt.ref("int_person_records")
-    # current addresses, and the registered address (户籍地) of floating residents: it names
-    # another district, and its parse says so
-    texts = set()
-    for column in ("address", "registered_address"):
-        texts.update(v for (v,) in records.project(column).distinct().fetchall())
-    return address_table(sorted(t for t in texts if t is not None), home)
+    # current addresses teach the gazetteer; the registered address (户籍地) of floating
+    # residents is parsed too (it names another district, and its parse says so) but only
+    # tells which compound names are written elsewhere: a mis-read one must not teach a home
+    # compound its road
+    current = {v for (v,) in records.project("address").distinct().fetchall() if v is not None}
+    registered = {
+        v for (v,) in records.project("registered_address").distinct().fetchall() if v is not None
+    }
+    return address_table(sorted(current), home, sorted(registered - current))

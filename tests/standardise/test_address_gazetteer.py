@@ -14,12 +14,14 @@ from siheyuan.settings import project_root
 from siheyuan.standardise.address import Home
 from siheyuan.standardise.address_gazetteer import (
     COMPOUND_AMBIGUOUS,
+    COMPOUND_ELSEWHERE,
+    COMPOUND_UNCONFIRMED,
     NO_COMPOUND,
     OK,
     OK_COMPOUND_INFERRED,
     OK_ROAD_INFERRED,
-    OK_ROAD_UNKNOWN,
     PLACED,
+    ROAD_CONFLICT,
     STATUSES,
     TABLE_COLUMNS,
     address_table,
@@ -49,10 +51,10 @@ def test_compound_only_gets_the_full_forms_key_and_parts() -> None:
     assert got[FULL].status == OK
 
 
-def test_compound_only_without_any_full_form_is_placed_without_a_road() -> None:
-    got = by_text(["金都花园3幢2单元501室"])
-    a = got["金都花园3幢2单元501室"]
-    assert (a.status, a.building_key, a.road) == (OK_ROAD_UNKNOWN, "西湖区|金都花园|3", None)
+def test_compound_never_written_after_its_road_is_not_placed() -> None:
+    """No address of the run confirms the compound: a typo or a mis-read name, not a building."""
+    got = by_text(["金都花园3幢2单元501室", "文新街道金都花园3幢2单元502室"])
+    assert {(a.status, a.building_key) for a in got.values()} == {(COMPOUND_UNCONFIRMED, None)}
 
 
 def test_road_only_borrows_the_compound_at_that_number() -> None:
@@ -67,13 +69,74 @@ def test_road_only_borrows_the_compound_at_that_number() -> None:
     assert (b.status, b.building_key) == (NO_COMPOUND, None)
 
 
+def flats(head: str, building: int, n: int, first_room: int = 101) -> list[str]:
+    """``n`` distinct flats of one building written as ``head{building}幢1单元{room}室``."""
+    return [f"{head}{building}幢1单元{first_room + i}室" for i in range(n)]
+
+
 def test_same_compound_name_at_two_roads_is_never_merged_or_guessed() -> None:
-    other = "浙江省杭州市西湖区翠苑街道文三路5号金都花园3幢1单元101室"
+    ours = flats("浙江省杭州市西湖区文新街道学院路77号金都花园", 3, 3)
+    other = flats("浙江省杭州市西湖区翠苑街道文三路5号金都花园", 3, 3, first_room=201)
     short = "金都花园3幢1单元101室"
-    got = by_text([FULL, other, short])
-    assert got[FULL].building_key == "西湖区|学院路77号金都花园|3"
-    assert got[other].building_key == "西湖区|文三路5号金都花园|3"
+    got = by_text([*ours, *other, short])
+    assert {got[t].building_key for t in ours} == {"西湖区|学院路77号金都花园|3"}
+    assert {got[t].building_key for t in other} == {"西湖区|文三路5号金都花园|3"}
     assert (got[short].status, got[short].building_key) == (COMPOUND_AMBIGUOUS, None)
+
+
+STAR = "浙江省杭州市西湖区文新街道学院路{n}号星洲花园"
+
+# (texts naming each road number of 星洲花园, expected key of the compound-only addresses, and
+# the status of the full forms at each number): a road is believed with >= road_min_texts
+# distinct texts and >= road_min_share of the compound's
+ROAD_SUPPORT = [
+    ({77: 20}, "西湖区|星洲花园|{b}", {77: OK}),
+    # one mistyped road number moves nothing and is flagged
+    ({77: 20, 78: 1}, "西湖区|星洲花园|{b}", {77: OK, 78: ROAD_CONFLICT}),
+    ({77: 20, 78: 2}, "西湖区|星洲花园|{b}", {77: OK, 78: ROAD_CONFLICT}),
+    # three texts, but under 5 % of the compound's: still a typo
+    ({77: 60, 78: 3}, "西湖区|星洲花园|{b}", {77: OK, 78: ROAD_CONFLICT}),
+    # both roads supported: two compounds of one name, the road in the key, short forms unplaced
+    ({77: 20, 78: 3}, None, {77: OK, 78: OK}),
+    # neither road supported: no telling the typo from the truth
+    ({77: 1, 78: 1}, None, {77: ROAD_CONFLICT, 78: ROAD_CONFLICT}),
+]
+
+
+@pytest.mark.parametrize(("support", "short_key", "full_status"), ROAD_SUPPORT)
+def test_a_road_needs_support_before_it_moves_a_compound(
+    support: dict[int, int], short_key: str | None, full_status: dict[int, str]
+) -> None:
+    full: dict[str, int] = {}
+    for n, count in support.items():
+        for i in range(count):  # distinct flats spread over buildings 1 and 2
+            full[f"{STAR.format(n=n)}{1 + i % 2}幢{1 + n % 2}单元{101 + i}室"] = n
+    short = {f"星洲花园{b}幢2单元{301 + i}室": b for b in (1, 2) for i in range(10)}
+    got = by_text([*full, *short])
+    for t, n in full.items():
+        a = got[t]
+        assert a.status == full_status[n], (t, a.status)
+        if a.status == OK:
+            two = len([s for s in full_status.values() if s == OK]) > 1
+            compound = f"学院路{n}号星洲花园" if two else "星洲花园"
+            assert a.building_key == f"西湖区|{compound}|{a.building_no}"
+        else:
+            assert a.building_key is None
+    for t, b in short.items():
+        a = got[t]
+        if short_key is None:
+            assert (a.status, a.building_key) == (COMPOUND_AMBIGUOUS, None)
+        else:
+            assert (a.status, a.building_key) == (OK_ROAD_INFERRED, short_key.format(b=b))
+            assert (a.road, a.road_number) == ("学院路", "77")
+
+
+def test_a_road_number_in_conflict_teaches_no_compound() -> None:
+    """The typo 学院路78号星洲花园 does not make 学院路78号 the gate of 星洲花园."""
+    texts = [*flats(STAR.format(n=77), 1, 5), STAR.format(n=78) + "2幢1单元101室"]
+    got = by_text([*texts, "学院路78号2幢1单元102室", "学院路77号2幢1单元102室"])
+    assert got["学院路78号2幢1单元102室"].status == NO_COMPOUND
+    assert got["学院路77号2幢1单元102室"].building_key == "西湖区|星洲花园|2"
 
 
 def test_street_and_community_filled_only_when_the_run_agrees() -> None:
@@ -87,11 +150,12 @@ def test_street_and_community_filled_only_when_the_run_agrees() -> None:
     assert a.community is None  # two communities written for the compound: no vote
 
 
-def test_elsewhere_teaches_nothing_and_is_not_placed() -> None:
+def test_elsewhere_teaches_no_road_and_is_not_placed() -> None:
     far = "江西省南昌市西湖区朝阳洲街道学院路9号金都花园3幢1单元101室"
     got = by_text([far, "金都花园3幢1单元101室"])
     assert got[far].building_key is None
-    assert got["金都花园3幢1单元101室"].status == OK_ROAD_UNKNOWN
+    short = got["金都花园3幢1单元101室"]
+    assert (short.status, short.road, short.building_key) == (COMPOUND_ELSEWHERE, None, None)
 
 
 def test_table_columns_and_statuses_match_the_dbt_model() -> None:
@@ -150,6 +214,54 @@ def test_every_generator_style_lands_on_the_true_building(book: AddressBook) -> 
 
 def test_a_numeral_in_the_compound_name_stays_in_it() -> None:
     """Phase compounds (二期) keep their numeral: 二期3幢 is building 3 of 金都花园二期."""
-    got = by_text(["金都花园二期3幢1单元101室", "金都花园二期三号楼1单元101室"])
+    full = "学院路77号金都花园二期3幢2单元101室"
+    got = by_text([full, "金都花园二期3幢1单元101室", "金都花园二期三号楼1单元101室"])
     assert {a.building_key for a in got.values()} == {"西湖区|金都花园二期|3"}
     assert got["金都花园二期3幢1单元101室"].compound == "金都花园二期"
+
+
+# Where the compound of a compound-only address is written in full decides whether it is
+# placed: (other texts of the run, status of 金都花园3幢2单元201室, its key)
+WHERE_WRITTEN = [
+    ([], COMPOUND_UNCONFIRMED, None),
+    (["浙江省杭州市余杭区五常街道文一西路9号金都花园3幢1单元101室"], COMPOUND_ELSEWHERE, None),
+    (["余杭金都花园3幢1单元101室"], COMPOUND_ELSEWHERE, None),
+    (["江西省南昌市西湖区朝阳洲街道金都花园3-1-101"], COMPOUND_ELSEWHERE, None),
+    # written in full at home too: home it is (an address naming no district is home)
+    (["浙江省杭州市余杭区五常街道文一西路9号金都花园3幢1单元101室", FULL], OK_ROAD_INFERRED,
+     "西湖区|金都花园|3"),
+    ([FULL], OK_ROAD_INFERRED, "西湖区|金都花园|3"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("others", "status", "key"), WHERE_WRITTEN)
+def test_a_compound_only_address_needs_a_home_full_form(
+    others: list[str], status: str, key: str | None
+) -> None:
+    a = by_text([*others, "金都花园3幢2单元201室"])["金都花园3幢2单元201室"]
+    assert (a.status, a.building_key) == (status, key)
+
+
+def test_a_registered_address_teaches_only_names_written_elsewhere() -> None:
+    """户籍地 texts that are nobody's current address: a home-looking one confirms nothing."""
+    short = "金都花园3幢2单元201室"
+    got = {a.address: a for a in standardise_addresses([short], HOME, reference=[FULL])}
+    assert (got[short].status, got[FULL].status) == (COMPOUND_UNCONFIRMED, OK)
+    far = "浙江省杭州市余杭区五常街道文一西路9号金都花园3幢1单元101室"
+    got = {a.address: a for a in standardise_addresses([short], HOME, reference=[far])}
+    assert got[short].status == COMPOUND_ELSEWHERE
+
+
+@pytest.mark.parametrize("lead", ["杭州", "浙江"])
+def test_a_compound_named_after_a_place_is_placed_once_the_run_writes_it_after_its_road(
+    lead: str,
+) -> None:
+    name = f"{lead}花园"
+    short = f"{name}3幢1单元101室"
+    alone = by_text([short])[short]
+    assert (alone.status, alone.building_key) == ("compound_unclear", None)
+    got = by_text([f"西湖区文新街道学院路77号{name}3幢2单元501室", short])
+    assert (got[short].status, got[short].building_key) == (OK_ROAD_INFERRED, f"西湖区|{name}|3")
+    # 杭州金都花园 is not 金都花园 written with its city: it stays unplaced
+    texts = [FULL, f"{lead}金都花园3幢1单元101室"]
+    assert by_text(texts)[texts[1]].building_key is None

@@ -37,6 +37,10 @@ NO_BUILDING = "no_building"  # no N幢 / N栋 / N号楼 / N-N-N building
 SHORTHAND_AMBIGUOUS = "shorthand_ambiguous"  # 3-501: building-room or unit-room?
 COMPOUND_UNCLEAR = "compound_unclear"  # what stands before the building is not a compound name
 
+# AddressParts.doubt: why a COMPOUND_UNCLEAR address that was read down to the room may still be
+# placed by the gazetteer (when the run confirms the compound name)
+ADMIN_LEAD = "admin_lead"  # the compound starts with a GB/T 2260 name or short form (杭州花园)
+
 
 @dataclass(frozen=True)
 class Home:
@@ -72,6 +76,7 @@ class AddressParts:
     room_no: str | None = None
     building_form: str | None = None  # standard (N幢…) | shorthand (N-N-N)
     inference: str | None = None  # road_inferred | compound_inferred (set by the gazetteer)
+    doubt: str | None = None  # ADMIN_LEAD: compound_unclear unless the run confirms the compound
     building_key: str | None = None  # set by the gazetteer
 
 
@@ -92,8 +97,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     building = _alt(r["building_suffixes"])
     unit, room = _alt(r["unit_suffixes"]), _alt(r["room_suffixes"])
     return {
+        # a street name holds no level word of 省 市 区 县: 广西南宁市西乡… is not a 乡
         "street": re.compile(
-            rf"[^\d号路街巷]{{1,{r['max_street_chars']}}}?(?:{_alt(r['street_suffixes'])})"
+            rf"[^\d号路街巷省市区县]{{1,{r['max_street_chars']}}}?(?:{_alt(r['street_suffixes'])})"
         ),
         "community": re.compile(
             rf"[^\d号路街巷]{{1,{r['max_community_chars']}}}?(?:{_alt(r['community_suffixes'])})"
@@ -115,7 +121,17 @@ def _patterns() -> dict[str, re.Pattern[str]]:
             rf"(?:(?P<r>{NUMBER})(?:{room})?)?"
         ),
         "house_number": re.compile(rf"(?P<num>{NUMBER})号"),
-        "not_compound": re.compile(rf"\d+号|{_alt(r['not_in_compound'])}"),
+        # a road number, a level word, a dash, a building (金都花园3幢3幢) or a house number's
+        # tail (77号之一…) in the compound: a prefix or a number this parser did not read
+        "not_compound": re.compile(
+            rf"\d+号|{_alt(r['not_in_compound'])}|{NUMBER}(?:{building})"
+            rf"|^(?:{'|'.join(r['not_compound_start'])})"
+        ),
+        "levels": re.compile(
+            _alt(r["street_suffixes"] + r["community_suffixes"] + r["village_suffixes"])
+        ),
+        "admin_word": re.compile(_alt(r["compound_admin_chars"])),
+        "admin_word_ok": re.compile("|".join(r["compound_admin_ok"])),
         "shorthand": re.compile(rf"(?P<compound>.*?)(?P<b>\d+)-(?P<u>\d+)-(?P<r>\d+)(?:{room})?"),
         "shorthand2": re.compile(rf"(?P<compound>.*?)(?P<b>\d+)-(?P<r>\d+)(?:{room})?"),
     }
@@ -172,15 +188,30 @@ class _Admin:
     cities: _Names
     districts: _Names
 
-    def level(self, names: _Names, text: str, below: tuple[_Names, ...]) -> tuple[str | None, int]:
-        """The full name of ``names`` ``text`` starts with, and its written length."""
+    def level(
+        self, names: _Names, text: str, below: tuple[_Names, ...], short_alone: bool = False
+    ) -> tuple[str | None, int]:
+        """The full name of ``names`` ``text`` starts with, and its written length.
+
+        A short form counts only where a level of ``below`` follows it, unless ``short_alone``
+        (the home city's district short forms: 余杭金都花园 is 余杭区's, whatever follows).
+        """
         written = names.leading(text, short_ok=False)
         if written is None:
             written = names.leading(text)
             after = text[len(written or "") :]
-            if written and not any(b.leading(after) for b in below):
+            if written and not short_alone and not any(b.leading(after) for b in below):
                 written = None
-        return (names.full[written], len(written)) if written else (None, 0)
+        if not written:
+            return None, 0
+        n = len(written)
+        if written == names.full[written] and text[n:].startswith(written):
+            n += len(written)  # 西湖区西湖区: the same full name typed twice is read once
+        return names.full[written], n
+
+    def leads(self, text: str) -> bool:
+        """Whether ``text`` starts with a name or short form of any level (杭州…, 浙江…)."""
+        return any(n.leading(text) for n in (self.provinces, self.cities, self.districts))
 
 
 # GB/T 2260 rows that are groupings, not places an address names
@@ -188,13 +219,17 @@ _NOT_PLACES = frozenset({"市辖区", "县", "省直辖县级行政区划", "自
 
 
 @cache
+def _regions() -> tuple[tuple[str, str], ...]:
+    """(code, name) of the GB/T 2260 seed rows that name a place (current and historic)."""
+    rows = ((row["code"], row["name"].strip()) for row in seed_rows("gbt2260_region"))
+    return tuple((code, name) for code, name in rows if name and name not in _NOT_PLACES)
+
+
+@cache
 def admin_names() -> tuple[set[str], set[str], set[str]]:
     """Province, prefecture and county-level names of the GB/T 2260 seed (current and historic)."""
     prov, city, dist = set(), set(), set()
-    for row in seed_rows("gbt2260_region"):
-        code, name = row["code"], row["name"].strip()
-        if not name or name in _NOT_PLACES:
-            continue
+    for code, name in _regions():
         if code.endswith("0000"):
             prov.add(name)
         elif code.endswith("00"):
@@ -202,6 +237,15 @@ def admin_names() -> tuple[set[str], set[str], set[str]]:
         else:
             dist.add(name)
     return prov, city, dist
+
+
+def neighbour_districts(home: Home) -> set[str]:
+    """The home city's other county-level names in the seed (上城区, 余杭区, 桐庐县, 余杭县…)."""
+    regions = _regions()
+    province = {c[:2] for c, name in regions if c.endswith("0000") and name == home.province}
+    city = {c[:4] for c, name in regions if name == home.city and c[:2] in province
+            and c.endswith("00") and not c.endswith("0000")}  # fmt: skip
+    return {n for c, n in regions if c[:4] in city and not c.endswith("00") and n != home.district}
 
 
 def _short_forms(names: set[str], suffixes: list[str]) -> dict[str, str]:
@@ -220,10 +264,12 @@ def _known(home: Home) -> _Admin:
     r = rules()
     prov, city, dist = admin_names()
     prov, city, dist = prov | {home.province}, city | {home.city}, dist | {home.district}
+    home_short = set(_short_forms({home.district}, r["district_suffixes"]))
+    near = _short_forms(neighbour_districts(home), r["district_suffixes"])
     return _Admin(
-        _Names.of(prov, _short_forms(prov, r["province_suffixes"])),
+        _Names.of(prov, r["province_short_forms"] | _short_forms(prov, r["province_suffixes"])),
         _Names.of(city, _short_forms(city, r["city_suffixes"])),
-        _Names.of(dist, {}),
+        _Names.of(dist, {k: v for k, v in near.items() if k not in home_short}),
     )
 
 
@@ -233,10 +279,18 @@ def _admin_prefix(text: str, home: Home) -> tuple[str | None, str | None, str | 
     province, pos = a.level(a.provinces, text, (a.cities, a.districts))
     city, n = a.level(a.cities, text[pos:], (a.districts,))
     pos += n
-    district, n = a.level(a.districts, text[pos:], ())
+    district, n = a.level(a.districts, text[pos:], (), short_alone=True)
+    if district and not text[pos:].startswith(district) and _road_named_from(text[pos:]):
+        district, n = None, 0  # 余杭塘路351号: a home road named after 余杭, not 余杭区
     if district and text[pos + n :].startswith(("社区", "小区")):
         district, n = None, 0  # …区社区 / …区小区: a community's or compound's name
     return province, city, district, pos + n
+
+
+def _road_named_from(text: str) -> bool:
+    """Whether ``text`` starts with a road + number whose name holds no street or community."""
+    m = _patterns()["road"].match(text)
+    return m is not None and _patterns()["levels"].search(m.group("road")) is None
 
 
 def parse_address(text: str, home: Home) -> AddressParts:
@@ -268,13 +322,16 @@ def parse_address(text: str, home: Home) -> AddressParts:
     elif a.community and (m := p["house_number"].fullmatch(rest)):
         a.road_number, rest = to_digits(m.group("num")), ""  # 张庄村12号: a house, no road
     if elsewhere:
-        a.status, a.compound = ELSEWHERE, rest or None
+        # the compound is kept (without its building) so the gazetteer knows the name is
+        # written elsewhere: 金都花园3幢 alone is not put at home when only 余杭区 has one
+        m = p["shorthand"].fullmatch(rest) or p["standard"].fullmatch(rest)
+        a.status, a.compound = ELSEWHERE, (m.group("compound") if m else rest) or None
         return a
-    _building(a, rest)
+    _building(a, rest, home)
     return a
 
 
-def _building(a: AddressParts, rest: str) -> None:
+def _building(a: AddressParts, rest: str, home: Home) -> None:
     """Compound, building, unit and room from what follows the road (or the first level)."""
     p = _patterns()
     m, form = p["shorthand"].fullmatch(rest), "shorthand"
@@ -287,9 +344,7 @@ def _building(a: AddressParts, rest: str) -> None:
         return
     g = m.groupdict()
     a.compound = g["compound"] or None
-    if a.compound and (
-        len(a.compound) > rules()["max_compound_chars"] or p["not_compound"].search(a.compound)
-    ):
+    if a.compound and _unclear(a.compound):
         # a road number or a level word left over: a prefix this parser could not read, and a
         # building key made of it would be a building nobody else's address can match
         a.status = COMPOUND_UNCLEAR
@@ -298,3 +353,16 @@ def _building(a: AddressParts, rest: str) -> None:
     a.unit_no = to_digits(g.get("u"))
     a.room_no = to_digits(g.get("r"))
     a.building_form = form
+    if a.compound and a.road is None and _known(home).leads(a.compound):
+        # 杭州金都花园 / 浙江花园: a short admin name the parser could not take as a level, or a
+        # compound's real name? Only the run can say (address_gazetteer); after the road and
+        # number the compound starts where the road ends, so there it is the name
+        a.status, a.doubt = COMPOUND_UNCLEAR, ADMIN_LEAD
+
+
+def _unclear(compound: str) -> bool:
+    """Whether a compound name holds what no compound name does (see address_rules.yml)."""
+    p = _patterns()
+    if len(compound) > rules()["max_compound_chars"] or p["not_compound"].search(compound):
+        return True
+    return p["admin_word"].search(p["admin_word_ok"].sub("", compound)) is not None

@@ -6,36 +6,62 @@ written addresses of a run say which; an abbreviated one (``金都花园3幢…`
 key and the building master gets its full parts.
 
 The key is ``district|compound|building_no``: the road is an attribute, so an abbreviated
-address keeps its key when the road is written elsewhere (building ids must be stable). Only
-when one compound name stands at two road numbers of the district (two compounds, same name)
-does the road join the compound part of the key, and an address that names neither road is
-left unplaced (``compound_ambiguous``) rather than put in either.
+address keeps its key when the road is written elsewhere (building ids must be stable).
+
+A road is believed for a compound by its support (distinct texts, ``road_min_texts`` and
+``road_min_share`` in address_rules.yml): one mistyped road number (学院路78号 among twenty
+学院路77号) is flagged ``road_conflict`` and moves nothing. Only when two roads each have that
+support does one compound name stand for two compounds: then the road joins the compound part
+of the key, and an address that names neither road is left unplaced (``compound_ambiguous``).
+When no road has it (one text each), every address of the compound naming a road is
+``road_conflict`` and the compound-only ones ``compound_ambiguous``: a typo cannot be told
+from the truth.
+
+A compound enters the building master only once some address of the run writes it after its
+road and number (at home): a compound-only address of a compound never written in full is
+``compound_elsewhere`` when an address elsewhere (余杭区…金都花园) names it, else
+``compound_unconfirmed`` — a misspelt or mis-read compound would otherwise be a building of its
+own, and a record on it a false placement.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from .address import PARSED, AddressParts, Home, parse_address
+from .address import (
+    ADMIN_LEAD,
+    COMPOUND_UNCLEAR,
+    ELSEWHERE,
+    PARSED,
+    AddressParts,
+    Home,
+    parse_address,
+    rules,
+)
 
 # placement statuses (parse_address's non-PARSED statuses pass through unchanged)
 OK = "ok"  # every part needed for the key is written
 OK_ROAD_INFERRED = "ok_road_inferred"  # compound only; road + number from the gazetteer
-OK_ROAD_UNKNOWN = "ok_road_unknown"  # compound only; no address of the run names its road
 OK_COMPOUND_INFERRED = "ok_compound_inferred"  # road + number only; compound from the gazetteer
 NO_COMPOUND = "no_compound"  # a building, but no compound and none known at that road number
-COMPOUND_AMBIGUOUS = "compound_ambiguous"  # compound name at two road numbers, none written
+COMPOUND_AMBIGUOUS = "compound_ambiguous"  # compound at two believed roads (or none), none written
+ROAD_CONFLICT = "road_conflict"  # names a road the run does not believe for the compound
+COMPOUND_ELSEWHERE = "compound_elsewhere"  # compound only; written in full only elsewhere
+COMPOUND_UNCONFIRMED = "compound_unconfirmed"  # compound only; never written after its road
 
-PLACED = frozenset({OK, OK_ROAD_INFERRED, OK_ROAD_UNKNOWN, OK_COMPOUND_INFERRED})
+PLACED = frozenset({OK, OK_ROAD_INFERRED, OK_COMPOUND_INFERRED})
 STATUSES = (
     *sorted(PLACED),
     NO_COMPOUND,
     COMPOUND_AMBIGUOUS,
+    ROAD_CONFLICT,
+    COMPOUND_ELSEWHERE,
+    COMPOUND_UNCONFIRMED,
     "no_building",
     "shorthand_ambiguous",
     "compound_unclear",
@@ -43,35 +69,79 @@ STATUSES = (
     "empty",
 )
 
+Road = tuple[str, str]  # (road, number)
+
+
+def believed_roads(support: Counter[Road]) -> frozenset[Road]:
+    """The roads of one compound the run believes: a lone road, else those with the support.
+
+    Support is the number of distinct texts naming the road; two roads that both have it are
+    two compounds of one name, a road without it beside one with it is a typo, and two or more
+    roads of which none has it are a conflict nobody can settle (nothing believed).
+    """
+    if len(support) <= 1:
+        return frozenset(support)
+    r = rules()
+    total = sum(support.values())
+    return frozenset(
+        road
+        for road, n in support.items()
+        if n >= r["road_min_texts"] and n >= r["road_min_share"] * total
+    )
+
 
 @dataclass
 class Gazetteer:
     """What the fully written addresses of a run say about each compound of a district."""
 
-    roads: dict[tuple[str, str], Counter[tuple[str, str]]]  # (district, compound) -> roads
+    roads: dict[tuple[str, str], Counter[Road]]  # (district, compound) -> texts per road
+    believed: dict[tuple[str, str], frozenset[Road]]  # (district, compound) -> believed roads
     compounds: dict[tuple[str, str, str], Counter[str]]  # (district, road, number) -> compounds
     streets: dict[tuple[str, str], Counter[str]]  # (district, compound) -> streets
     communities: dict[tuple[str, str], Counter[str]]  # (district, compound) -> communities
+    elsewhere: set[str] = field(default_factory=set)  # compounds named by elsewhere addresses
 
     @classmethod
-    def learn(cls, parsed: Iterable[AddressParts]) -> Gazetteer:
+    def learn(
+        cls, parsed: Iterable[AddressParts], elsewhere: Iterable[AddressParts] = ()
+    ) -> Gazetteer:
+        """Learn from ``parsed`` (home facts and elsewhere names) and ``elsewhere`` (names only).
+
+        ``elsewhere`` are texts that are not anyone's current address (a floating resident's
+        户籍地): a mis-read one must not teach a home compound its road, but the compound names
+        they write elsewhere are worth knowing.
+        """
+        parsed = list(parsed)
         g = cls(
-            defaultdict(Counter), defaultdict(Counter), defaultdict(Counter), defaultdict(Counter)
+            defaultdict(Counter),
+            {},
+            defaultdict(Counter),
+            defaultdict(Counter),
+            defaultdict(Counter),
         )
-        for a in parsed:
-            if a.status != PARSED or a.district is None:
-                continue
-            if a.compound and a.road and a.road_number:
+        home = [a for a in parsed if a.status == PARSED and a.district is not None and a.compound]
+        for a in home:
+            if a.road and a.road_number:
                 g.roads[a.district, a.compound][a.road, a.road_number] += 1
+        g.believed = {k: believed_roads(c) for k, c in g.roads.items()}
+        for a in home:
+            key = (a.district, a.compound)
+            if a.road and a.road_number:
+                if (a.road, a.road_number) not in g.believed[key]:
+                    continue  # a road in conflict teaches nothing
                 g.compounds[a.district, a.road, a.road_number][a.compound] += 1
-            if a.compound and a.street:
-                g.streets[a.district, a.compound][a.street] += 1
-            if a.compound and a.community:
-                g.communities[a.district, a.compound][a.community] += 1
+            if a.street:
+                g.streets[key][a.street] += 1
+            if a.community:
+                g.communities[key][a.community] += 1
+        for a in (*parsed, *elsewhere):
+            if a.status == ELSEWHERE and a.compound:
+                g.elsewhere.add(a.compound)
         return g
 
-    def ambiguous(self, district: str, compound: str) -> bool:
-        return len(self.roads.get((district, compound), ())) > 1
+    def confirmed(self, district: str, compound: str) -> bool:
+        """Whether some address of the run writes the compound after a believed road."""
+        return bool(self.believed.get((district, compound)))
 
 
 def _only(counter: Counter[Any] | None) -> Any:
@@ -82,8 +152,13 @@ def _only(counter: Counter[Any] | None) -> Any:
 def place(a: AddressParts, g: Gazetteer) -> AddressParts:
     """Fill an abbreviated address's gaps from the gazetteer and give it its building key.
 
-    Changes ``a`` in place (and returns it); only PARSED addresses are touched.
+    Changes ``a`` in place (and returns it); only PARSED addresses are placed, and a
+    compound_unclear one whose compound merely starts with an admin name (杭州花园) when the
+    run writes that compound after its road.
     """
+    doubtful = a.status == COMPOUND_UNCLEAR and a.doubt == ADMIN_LEAD
+    if doubtful and a.district and a.compound and g.confirmed(a.district, a.compound):
+        a.status = PARSED
     if a.status != PARSED:
         return a
     d = a.district
@@ -95,34 +170,49 @@ def place(a: AddressParts, g: Gazetteer) -> AddressParts:
             return a
         a.inference = "compound_inferred"
     compound = a.compound
-    if a.road is None:
-        if g.ambiguous(d, compound):
-            a.status = COMPOUND_AMBIGUOUS
+    believed = g.believed.get((d, compound))
+    if a.road is not None and a.road_number is not None:
+        if believed is not None and (a.road, a.road_number) not in believed:
+            a.status = ROAD_CONFLICT
             return a
-        road = _only(g.roads.get((d, compound)))
-        if road is not None:
-            a.road, a.road_number = road
-            a.inference = "road_inferred"
+    elif believed is None:  # no address of the run writes the compound after a road
+        a.status = COMPOUND_ELSEWHERE if compound in g.elsewhere else COMPOUND_UNCONFIRMED
+        return a
+    elif len(believed) != 1:
+        a.status = COMPOUND_AMBIGUOUS
+        return a
+    else:
+        (a.road, a.road_number), a.inference = next(iter(believed)), "road_inferred"
     a.street = a.street or _only(g.streets.get((d, compound)))
     a.community = a.community or _only(g.communities.get((d, compound)))
     key_compound = compound
-    if g.ambiguous(d, compound):
+    if believed is not None and len(believed) > 1:
         key_compound = f"{a.road}{a.road_number}号{compound}"
     if a.inference == "compound_inferred":
         a.status = OK_COMPOUND_INFERRED
     elif a.inference == "road_inferred":
         a.status = OK_ROAD_INFERRED
     else:
-        a.status = OK if a.road is not None else OK_ROAD_UNKNOWN
+        a.status = OK
     a.building_key = f"{d}|{key_compound}|{a.building_no}"
     return a
 
 
-def standardise_addresses(texts: Iterable[str], home: Home) -> list[AddressParts]:
-    """Parse every distinct address of a run, learn the gazetteer, place each address."""
-    parsed = [parse_address(t, home) for t in dict.fromkeys(texts)]
-    g = Gazetteer.learn(parsed)
-    return [place(a, g) for a in parsed]
+def standardise_addresses(
+    texts: Iterable[str], home: Home, reference: Iterable[str] = ()
+) -> list[AddressParts]:
+    """Parse every distinct address of a run, learn the gazetteer, place each address.
+
+    ``texts`` are current addresses (they teach the gazetteer); ``reference`` are other texts
+    of the run, such as a floating resident's 户籍地, which are parsed and placed alike but
+    teach only the compound names they write elsewhere.
+    """
+    texts = list(dict.fromkeys(texts))
+    seen = set(texts)
+    parsed = [parse_address(t, home) for t in texts]
+    others = [parse_address(t, home) for t in dict.fromkeys(reference) if t not in seen]
+    g = Gazetteer.learn(parsed, others)
+    return [place(a, g) for a in (*parsed, *others)]
 
 
 # int_addresses columns, in order (the model's contract with int_resident_records and building)
@@ -148,10 +238,11 @@ TABLE_COLUMNS = {
 }
 
 
-def address_table(texts: Iterable[str], home: Home) -> pd.DataFrame:
+def address_table(texts: Iterable[str], home: Home, reference: Iterable[str] = ()) -> pd.DataFrame:
     """``standardise_addresses`` as the int_addresses table (one row per distinct text)."""
     rows = [
-        [getattr(a, f) for f in TABLE_COLUMNS.values()] for a in standardise_addresses(texts, home)
+        [getattr(a, f) for f in TABLE_COLUMNS.values()]
+        for a in standardise_addresses(texts, home, reference)
     ]
     df = pd.DataFrame(rows, columns=list(TABLE_COLUMNS), dtype=object)
     df["district_defaulted"] = df["district_defaulted"].astype(bool)
