@@ -26,12 +26,14 @@ def model(dbt, session):
         (dbt.ref("int_hr__insured_current"), "birth_month_raw", False),
         (dbt.ref("int_hr__insured_current"), "change_date_raw", False),
     ]
-    from siheyuan.standardise.incremental import pending
-    from siheyuan.standardise.tables import date_table, distinct_values
+    from siheyuan.standardise.incremental import distinct_keys, pending, values_of
+    from siheyuan.standardise.tables import date_table
 
-    values = [
-        (v, sheet) for rel, column, sheet in sources for v in distinct_values([(rel, column)])
-    ]
+    keys = ["date_raw", "from_spreadsheet"]
+    candidates = distinct_keys(
+        rel.project(f'"{col}" as date_raw, {str(sheet).lower()} as from_spreadsheet')
+        for rel, col, sheet in sources
+    )
     if dbt.is_incremental:
-        values = pending(session, dbt.this, ["date_raw", "from_spreadsheet"], values)
-    return date_table(values)
+        return date_table(pending(session, dbt.this, keys, candidates))
+    return date_table(values_of(candidates))

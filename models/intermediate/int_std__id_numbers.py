@@ -23,19 +23,18 @@ def model(dbt, session):
         (dbt.ref("int_health__records_current"), "guardian_id_number"),
         (dbt.ref("int_hr__insured_current"), "id_number"),
     ]
-    from siheyuan.standardise.incremental import pending
-    from siheyuan.standardise.tables import distinct_values, id_number_table
+    from siheyuan.standardise.incremental import distinct_keys, pending, values_of
+    from siheyuan.standardise.tables import id_number_table
 
     latest = date.today()
     for rel, _ in sources:
         [(extract,)] = rel.aggregate("max(last_extract_date)").fetchall()
         if extract is not None and extract > latest:
             latest = extract
-    values = distinct_values(sources)
-    if dbt.is_incremental:
-        # a birth date judged implausible against an earlier bound may be plausible now
-        recheck = (
-            "id_number_status in ('bad_birth_date', 'transposition_suspected', 'bad_check_digit')"
-        )
-        values = pending(session, dbt.this, ["id_number_raw"], values, recheck=recheck)
+    candidates = distinct_keys(rel.project(f'"{col}" as id_number_raw') for rel, col in sources)
+    if not dbt.is_incremental:
+        return id_number_table(values_of(candidates), today=latest)
+    # a birth date judged implausible against an earlier bound may be plausible now
+    recheck = "id_number_status in ('bad_birth_date', 'transposition_suspected', 'bad_check_digit')"
+    values = pending(session, dbt.this, ["id_number_raw"], candidates, recheck=recheck)
     return id_number_table(values, today=latest)

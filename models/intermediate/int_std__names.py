@@ -20,10 +20,10 @@ def model(dbt, session):
         (dbt.ref("int_health__records_current"), "name"),
         (dbt.ref("int_hr__insured_current"), "name"),
     ]
-    from siheyuan.standardise.incremental import pending
-    from siheyuan.standardise.tables import distinct_values, name_table
+    from siheyuan.standardise.incremental import distinct_keys, pending, values_of
+    from siheyuan.standardise.tables import name_table
 
-    values = distinct_values(sources)
+    candidates = distinct_keys(rel.project(f'"{col}" as name_raw') for rel, col in sources)
     if dbt.is_incremental:
-        values = pending(session, dbt.this, ["name_raw"], values)
-    return name_table(values)
+        return name_table(pending(session, dbt.this, ["name_raw"], candidates))
+    return name_table(values_of(candidates))

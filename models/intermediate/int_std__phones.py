@@ -14,10 +14,10 @@ def model(dbt, session):
         (dbt.ref("int_health__records_current"), "phone"),
         (dbt.ref("int_hr__insured_current"), "phone"),
     ]
-    from siheyuan.standardise.incremental import pending
-    from siheyuan.standardise.tables import distinct_values, phone_table
+    from siheyuan.standardise.incremental import distinct_keys, pending, values_of
+    from siheyuan.standardise.tables import phone_table
 
-    values = distinct_values(sources)
+    candidates = distinct_keys(rel.project(f'"{col}" as phone_raw') for rel, col in sources)
     if dbt.is_incremental:
-        values = pending(session, dbt.this, ["phone_raw"], values)
-    return phone_table(values)
+        return phone_table(pending(session, dbt.this, ["phone_raw"], candidates))
+    return phone_table(values_of(candidates))

@@ -2,7 +2,8 @@
 
 The dbt models ``int_std__*`` hand these functions the DISTINCT raw values of the warehouse (a
 name or phone recurs across datasets and batches, so there are far fewer distinct values than
-records) and join the result back in SQL. Explicit Arrow schemas keep column types stable even
+records; ``incremental.distinct_keys`` / ``pending`` find them in DuckDB) and join the result
+back in SQL. Explicit Arrow schemas keep column types stable even
 when a column is all NULL in a small warehouse.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
 
 import pyarrow as pa
 
@@ -55,19 +55,6 @@ DATE_SCHEMA = pa.schema(
         ("date_form", pa.string()),
     ]
 )
-
-
-def distinct_values(sources: Iterable[tuple[Any, str]]) -> list[str]:
-    """Sorted distinct non-NULL values of ``column`` over (DuckDB relation, column) pairs.
-
-    The DISTINCT runs in DuckDB, so Python only sees each value once however many records
-    carry it.
-    """
-    values: set[str] = set()
-    for relation, column in sources:
-        values.update(v for (v,) in relation.project(f'"{column}"').distinct().fetchall())
-    values.discard(None)
-    return sorted(values)
 
 
 def _table(schema: pa.Schema, rows: list[tuple]) -> pa.Table:
