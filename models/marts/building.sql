@@ -1,10 +1,15 @@
--- One row per building key placed from any person record's address (int_addresses: the
--- Python parser and the run's gazetteer, siheyuan.standardise.address). The key is
--- district|compound|building_no; street, community and road + number are the most common
--- among the building's addresses (an abbreviated address borrows them only when the run's
--- full forms of its compound agree, so the vote is the written one).
+-- One row per building key a person record's own address is placed on (int_resident_records:
+-- the keys resident and household use; int_addresses: the Python parser and the run's
+-- gazetteer, siheyuan.standardise.address). Not the registered address of a floating resident
+-- (户籍地): it is not where anyone lives here, and a mis-read one must not become a building.
+-- The key is district|compound|building_no; street, community and road + number are the most
+-- common among the building's address texts (an abbreviated address borrows them only when
+-- the run's full forms of its compound agree, so the vote is the written one).
 with parsed as (
-    select * from {{ ref('int_addresses') }} where building_key is not null
+    select a.*
+    from {{ ref('int_addresses') }} as a
+    where a.building_key is not null
+      and a.address in (select r.address from {{ ref('int_resident_records') }} as r)
 ),
 
 -- the most common street among the building's addresses (ties: the smallest), deterministic

@@ -6,6 +6,10 @@ in for the others). A record is *correct* when its building key is the true buil
 *wrong* when it is keyed to another building (a false placement: the worse failure), and
 *unplaced* when its address was flagged instead of placed.
 
+The building table itself is measured too: a row of ``marts.building`` whose key is no true
+building's is a building that does not exist (a mis-read address made it), which per-record
+figures only see when a record of the truth lands on it.
+
 The per-record building key is not part of the consumer contract (a resident carries only its
 best record's building), so this reads the warehouse database's ``int_resident_records`` and
 ``int_addresses`` read-only, after a run, instead of the published Parquet.
@@ -23,6 +27,8 @@ import duckdb
 from .settings import WarehouseLayout
 
 TARGETS = {"correct_share": 0.995, "wrong_share": 0.001}
+# the true building's key from buildings.csv, built the way the hub builds keys
+_TRUE_KEY = "concat_ws('|', district, compound, regexp_extract(building_no, '\\d+'))"
 
 
 @contextlib.contextmanager
@@ -84,7 +90,7 @@ def evaluate_buildings(
         with warehouse_snapshot(Path(warehouse)) as snap:
             return evaluate_buildings(truth, warehouse, snap)
     rows = conn.execute(
-        """
+        f"""
         with t as (
             select dataset, source_key, building_truth_id
             from read_csv(?, all_varchar = true)
@@ -92,9 +98,7 @@ def evaluate_buildings(
             qualify row_number() over (partition by dataset, source_key order by file_name desc) = 1
         ),
         b as (
-            select building_truth_id,
-                   concat_ws('|', district, compound,
-                             regexp_extract(building_no, '\\d+')) as true_key
+            select building_truth_id, {_TRUE_KEY} as true_key
             from read_csv(?, all_varchar = true)
         ),
         j as (
@@ -130,13 +134,40 @@ def evaluate_buildings(
             key = s or "no_address"
             unplaced_status[key] = unplaced_status.get(key, 0) + 1
     overall = _shares(*totals)
+    table = building_table(truth, conn)
     return {
         "truth": str(truth),
         "warehouse": str(warehouse),
         **overall,
         "unplaced_by_status": dict(sorted(unplaced_status.items())),
+        **table,
         "by_dataset": by_dataset,
         "targets": TARGETS,
         "meets_targets": overall["correct_share"] >= TARGETS["correct_share"]
         and overall["wrong_share"] < TARGETS["wrong_share"],
+    }
+
+
+def building_table(truth: Path, conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of the warehouse's building table, how many are no true building, the true count.
+
+    ``truth`` is a round folder (buildings.csv); keys are compared as evaluate_buildings builds
+    the true key.
+    """
+    (rows, not_true, true_buildings) = conn.execute(
+        f"""
+        with t as (
+            select distinct {_TRUE_KEY} as true_key from read_csv(?, all_varchar = true)
+        )
+        select (select count(*) from marts.building),
+               (select count(*) from marts.building
+                where building_key not in (select true_key from t)),
+               (select count(*) from t)
+        """,
+        [str(truth / "buildings.csv")],
+    ).fetchone()
+    return {
+        "building_rows": rows,
+        "building_rows_not_true": not_true,
+        "true_buildings": true_buildings,
     }

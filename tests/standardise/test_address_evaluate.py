@@ -46,6 +46,11 @@ def case(tmp_path: Path) -> tuple[Path, Path]:
         "('a3', 'ok'), ('b3', 'ok_road_inferred'), ('x', 'no_building')) "
         "as t(address, parse_status)"
     )
+    con.execute("create schema marts")
+    con.execute(  # a true building, and one a mis-read address made up
+        "create table marts.building as select * from (values "
+        "('西湖区|金都花园|3'), ('西湖区|塘区金都花园|1')) as t(building_key)"
+    )
     con.close()
     return tmp_path / "truth", wh
 
@@ -66,6 +71,7 @@ def test_counts_per_dataset_and_overall(case: tuple[Path, Path]) -> None:
     assert (r["records"], r["correct"], r["wrong"], r["unplaced"]) == (5, 2, 1, 2)
     assert r["correct_share"] == pytest.approx(0.4)
     assert r["unplaced_by_status"] == {"no_building": 1}
+    assert (r["building_rows"], r["building_rows_not_true"], r["true_buildings"]) == (2, 1, 2)
     assert r["meets_targets"] is False
 
 
