@@ -4,16 +4,19 @@ One generated sample and one warehouse for the module: the baseline run publishe
 every case lands its broken file beside the good ones in a landing folder of its own and runs the
 job. A rejected batch must leave CURRENT where it was, exit non-zero with one line naming the
 file, and be recorded (with its check results) in the live registry; an accepted one publishes.
-Every case ends with the ledger balanced: received = accepted + quarantined + duplicate.
+Every case ends with the ledger balanced: received = accepted + quarantined + duplicate for an
+applied or duplicate file, nothing accepted or quarantined for a rejected one.
 
 The accepted cases (BOM, 2 % unusable rows, one malformed JSON line, a replay under a new name,
-a volume drop accepted by an override) share one run, so the module builds dbt only twice.
+a volume drop accepted by an override, a good file held back by a rejected run, sensitive values
+in the wrong columns) share one run, so the module builds dbt only twice.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -23,11 +26,17 @@ import pytest
 from siheyuan.generate import breakage, generate_sample
 from siheyuan.publish import read_current
 from siheyuan.quality.overrides import accept_batch
-from siheyuan.runner import RunReport, run_job
+from siheyuan.runner import RunReport, plan, run_job
 from siheyuan.settings import WarehouseLayout
 from siheyuan.standardise.id_number import check_char
 
 pytestmark = pytest.mark.slow
+
+# Shaped like the real thing (valid check digit, a mobile, a condition from the generator).
+SENSITIVE_ID = "11010519491231002X"
+SENSITIVE_PHONE = "13912345678"
+SENSITIVE_CONDITION = "2型糖尿病"
+CONDITIONS = ("高血压", "糖尿病", "冠心病", "慢阻肺", "脑卒中", "高脂血症")
 
 PERSONS = 300
 SEED = 5
@@ -73,7 +82,10 @@ def _assert_ledger_balanced(layout: WarehouseLayout) -> None:
     )
     assert rows
     for name, status, received, accepted, quarantined, duplicate in rows:
-        assert received == accepted + quarantined + duplicate, (name, status)
+        if status == "rejected":  # received: what was read before the refusal (NULL: not read)
+            assert accepted == quarantined == duplicate == 0, name
+        else:
+            assert received == accepted + quarantined + duplicate, (name, status)
     per_file = _query(
         layout,
         "SELECT b.file_name, b.rows_quarantined, count(q.row_number) FROM meta.batch b "
@@ -170,7 +182,25 @@ CASES = {
         breakage.rename_sheet,
         "sheet '救助对象' not found",
     ),
+    "renamed_optional_jsonl_key": (
+        "health_records",
+        "health_records_20261105.jsonl",
+        lambda src, dst: _rename_json_key(src, dst, "id_no", "idno"),
+        "declared key(s) on no line: id_no; undeclared key(s) on most lines: idno",
+    ),
 }
+
+
+def _rename_json_key(src: Path, dst: Path, old: str, new: str) -> Path:
+    """Update rows whose optional key ``old`` is now called ``new`` (its values would be lost)."""
+    lines = []
+    for line in src.read_text(encoding="utf-8").splitlines():
+        obj = json.loads(line)
+        obj["op"] = "U"
+        obj[new] = obj.pop(old)
+        lines.append(json.dumps(obj, ensure_ascii=False))
+    dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return dst
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -197,6 +227,13 @@ def test_forty_percent_bad_id_check_digits_is_rejected(layout, sample, tmp_path)
     bad = _write_csv(landing / "police" / "police_hukou_20261105.csv", header, rows)
     report = _assert_rejected(layout, landing, bad, r"id_number_valid failed", "id_number_valid")
     assert not re.search(r"\d{17}[\dX]", report.message or "")
+    # the ledger says how many rows were read before the refusal, as the check lines do
+    ledger = _query(
+        layout,
+        "SELECT rows_received, rows_accepted FROM meta.batch WHERE file_name = ?",
+        [bad.name],
+    )
+    assert ledger == [(len(rows), 0)]
 
 
 # --- accepted (one shared run), and the volume drop accepted by an override ------------------
@@ -207,6 +244,20 @@ def accepted(layout, sample, tmp_path_factory):
     """Land the volume drop (rejected), accept it by override, then the accepted cases."""
     landing = _landing(sample, tmp_path_factory.mktemp("accepted"))
     header, rows = _read_csv(_src(landing, "police_hukou"))
+
+    # a bad file and a good file of another dataset in one run: nothing applied, the good one held
+    bad = breakage.wrong_encoding(
+        _src(landing, "police_hukou"), landing / "police" / "police_hukou_20261130.csv"
+    )
+    f_header, f_rows = _read_csv(_src(landing, "police_floating"))
+    good = _write_csv(landing / "police" / "police_floating_20261130.csv", f_header, f_rows[:-1])
+    held_run = run_job(landing, layout.root)
+    current_after_held = read_current(layout)
+    from siheyuan.report import write_report
+
+    held_page = write_report(layout, run_id=held_run.run_id).read_text(encoding="utf-8")
+    _write_csv(bad, header, rows[:-1])  # the department's corrected file, same name
+
     kept = rows[: int(len(rows) * 0.4)]
     drop = _write_csv(landing / "police" / "police_hukou_20261201.csv", header, kept)
     dropped = run_job(landing, layout.root)
@@ -228,6 +279,11 @@ def accepted(layout, sample, tmp_path_factory):
         else:  # a field lost and one added at the end: every value after it sits one column left
             rows[k] = row[:former] + row[former + 1 :] + [""]
             unusable[k + 2] = "garbled_row"
+    # sensitive values in non-sensitive columns: one misfit each, so the rows are kept
+    sex, status = header.index("性别"), header.index("人员状态")
+    rows[0][sex] = SENSITIVE_ID
+    rows[1][status] = SENSITIVE_PHONE
+    rows[2][sex] = SENSITIVE_CONDITION
     broken = _write_csv(landing / "police" / "police_hukou_20261202.csv", header, rows)
 
     bom = breakage.add_bom(
@@ -244,6 +300,11 @@ def accepted(layout, sample, tmp_path_factory):
     report = run_job(landing, layout.root)
     return {
         "landing": landing,
+        "held_run": held_run,
+        "current_after_held": current_after_held,
+        "held_page": held_page,
+        "bad": bad,
+        "good": good,
         "dropped": dropped,
         "current_after_drop": current_after_drop,
         "override": override,
@@ -344,20 +405,66 @@ def test_one_malformed_json_line_is_quarantined(layout, accepted) -> None:
     assert batch["status"] == "applied" and batch["rows_quarantined"] == 1
 
 
-def test_a_replay_under_a_new_name_or_its_own_is_a_no_op(layout, accepted) -> None:
+def test_a_replay_under_a_new_name_is_a_counted_no_op_and_its_own_name_is_never_planned(
+    layout, accepted
+) -> None:
+    """Under a new name the ingest records a duplicate; under its own name (an applied file
+    landed again) ``runner.plan`` never hands it to the ingest — the ingest's own handling of
+    that path is pinned in tests/test_ingest.py."""
     replay = accepted["replay"]
+    original = _batch(layout, f"hr_insured_{DATE}.csv")
     assert _batch(layout, replay.name) == {
         "status": "duplicate",
-        "rows_received": 0,
+        "rows_received": original["rows_received"],  # not re-read: the applied content's rows
         "rows_accepted": 0,
         "rows_quarantined": 0,
-        "rows_duplicate": 0,
+        "rows_duplicate": original["rows_received"],
     }
+    raw = _query(
+        layout, 'SELECT count(*) FROM raw."hr_insured" WHERE _file_name = ?', [replay.name]
+    )
+    assert raw == [(0,)]
+    planned = {f.file_name for f in plan(accepted["landing"], layout).new}
+    assert replay.name not in planned and f"hr_insured_{DATE}.csv" not in planned
     current = read_current(layout)
     again = run_job(accepted["landing"], layout.root)
     assert again.status == "nothing_new" and again.exit_code == 0
     assert read_current(layout) == current
     _assert_ledger_balanced(layout)
+
+
+def test_a_rejected_run_holds_back_the_good_files_and_the_next_run_applies_them(
+    layout, accepted
+) -> None:
+    held_run, bad, good = accepted["held_run"], accepted["bad"], accepted["good"]
+    assert held_run.status == "rejected" and bad.name in (held_run.message or "")
+    assert accepted["current_after_held"] == "v000001"  # nothing published
+    assert [(h["file_name"], h["reason"]) for h in held_run.held] == [
+        (good.name, f"not applied: the run was rejected because of {bad.name}")
+    ]
+    recorded = _query(
+        layout, "SELECT file_name, because_of FROM meta.held WHERE run_id = ?", [held_run.run_id]
+    )
+    assert recorded == [(good.name, bad.name)]
+    # no outcome in the registry for that run (the status values stay applied/rejected/duplicate)
+    assert _query(
+        layout, "SELECT file_name FROM meta.batch WHERE run_id = ?", [held_run.run_id]
+    ) == [(bad.name,)]
+    page = accepted["held_page"]
+    assert "Held back" in page and good.name in page and "because of" in page
+    # the fixed file and the held one were applied by the next run that was not rejected
+    assert accepted["report"].status == "published"
+    assert _batch(layout, good.name)["status"] == "applied"
+    assert _batch(layout, bad.name)["status"] == "applied"
+    from siheyuan.report import ledger_json
+
+    held = ledger_json(layout, held_run.run_id)["held"]
+    assert [(h["file"], h["later_status"]) for h in held] == [(good.name, "applied")]
+    from siheyuan.cli import _print_run, console
+
+    with console.capture() as captured:
+        _print_run(held_run, 0.0)
+    assert f"held back {good.name}" in captured.get()
 
 
 # --- what every case leaves behind --------------------------------------------------------------
@@ -378,6 +485,36 @@ def test_reasons_and_check_results_never_hold_an_id_number_or_phone(layout, acce
     assert not leaks, leaks[:3]
 
 
+def _leaks(text: str) -> list[str]:
+    found = _ID.findall(text) + _PHONE.findall(text)
+    return found + [c for c in CONDITIONS if c in text]
+
+
+def test_no_stored_gx_artefact_or_meta_table_holds_a_sensitive_value(layout, accepted) -> None:
+    """A sensitive value in a non-sensitive column (kept: one misfit) never reaches GX's files."""
+    kept = _query(
+        layout,
+        'SELECT count(*) FROM raw."police_hukou" WHERE _file_name = ? AND '
+        "(性别 IN (?, ?) OR 人员状态 = ?)",
+        [accepted["broken"].name, SENSITIVE_ID, SENSITIVE_CONDITION, SENSITIVE_PHONE],
+    )
+    assert kept == [(3,)]  # the rows were accepted, so their values went through the suite
+    gx_root = layout.root / "reports" / "gx"
+    files = [p for p in gx_root.rglob("*") if p.suffix in (".json", ".html")]
+    assert any("validations" in p.parts and p.suffix == ".json" for p in files)
+    assert any("validations" in p.parts and p.suffix == ".html" for p in files)
+    leaks = {str(p): _leaks(p.read_text(encoding="utf-8")) for p in files}
+    assert not {p: v for p, v in leaks.items() if v}
+    with duckdb.connect(str(layout.database), read_only=True) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'meta'"
+        ).fetchall()
+        for (table,) in tables:
+            for row in conn.execute(f'SELECT * FROM meta."{table}"').fetchall():
+                text = " ".join(str(v) for v in row if isinstance(v, str))
+                assert not _leaks(text), (table, _leaks(text))
+
+
 def test_gx_data_docs_are_built_offline_in_the_warehouse(layout, accepted) -> None:
     from siheyuan.quality import data_docs_index
 
@@ -385,8 +522,6 @@ def test_gx_data_docs_are_built_offline_in_the_warehouse(layout, accepted) -> No
     assert index is not None and index.is_relative_to(layout.root)
     validations = list(index.parent.glob("validations/**/*.html"))
     assert validations
-    text = "".join(p.read_text(encoding="utf-8") for p in validations)
-    assert not _ID.search(text) and not _PHONE.search(text)
 
 
 def test_published_id_numbers_stay_valid_or_null(layout, accepted) -> None:

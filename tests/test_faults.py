@@ -3,11 +3,11 @@ an uninterrupted run would have (same rows, same ids).
 
 One small warehouse (round 1 published as v1) is the pre-crash state. Ids are keyed hashes with a
 per-warehouse secret, so every comparison is against an uninterrupted run on a COPY of that same
-warehouse. The expensive runs (ingest + dbt) are few: a timing-based kill while dbt runs, then a
-``kill -9`` of the process group at ``publish.before_write`` (via ``SIHEYUAN_CRASH_AT``), then a
-clean run on that crashed warehouse. The publish's own crash points are then replayed on copies of
-the crashed warehouse, whose working database already holds the built marts, by running only the
-publish in a child process.
+warehouse. The expensive runs (ingest + dbt) are few: a ``kill -9`` of the process group while
+the dbt subprocess builds (``SIHEYUAN_CRASH_AT=dbt.during_build``: deterministic, at dbt's first
+event), then one at ``publish.before_write``, then a clean run on that crashed warehouse. The
+publish's own crash points are then replayed on copies of the crashed warehouse, whose working
+database already holds the built marts, by running only the publish in a child process.
 """
 
 from __future__ import annotations
@@ -108,18 +108,6 @@ def _start_run(landing: Path, warehouse: Path, crash_at: str | None = None) -> s
     )
 
 
-def _dbt_running_in(pgid: int) -> bool:
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and b"dbt" in cmdline and b"build" in cmdline:
-            return True
-    return False
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """v1 published from round 1; round 2 waiting in the landing folder; a clean reference."""
@@ -143,16 +131,11 @@ def crashed(world: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     layout = WarehouseLayout(warehouse)
     before = _state(layout)
 
-    # 1. timing-based: kill -9 the whole process group while dbt is building.
-    proc = _start_run(world["landing"], warehouse)
-    deadline = time.monotonic() + 120
-    while not _dbt_running_in(proc.pid):
-        assert proc.poll() is None, proc.stdout.read().decode()  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, "dbt never started"
-        time.sleep(0.1)
-    time.sleep(1.0)  # well inside the build (it takes several seconds)
-    os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
+    # 1. kill -9 of the whole process group while the dbt subprocess is building (its first
+    #    event): deterministic, unlike a timer, and the dbt child must die with the run.
+    proc = _start_run(world["landing"], warehouse, crash_at="dbt.during_build")
+    out = proc.communicate(timeout=300)[0].decode()
+    assert proc.returncode == -signal.SIGKILL, out
     time.sleep(0.5)
     assert _group_members(proc.pid) == [], "a process of the run (dbt?) outlived the kill"
     assert layout.working_database.exists()  # the kill really hit a run in progress
@@ -179,6 +162,14 @@ def test_a_killed_run_then_a_clean_run_ends_where_an_uninterrupted_run_did(
     ref = WarehouseLayout(world["reference"]).published
     assert _tables(published / "v000002") == _tables(ref / "v000002")
     assert _tables(published / "v000001") == _tables(ref / "v000001")
+    # every row of every batch still accounted for, as in the uninterrupted run
+    with duckdb.connect(str(WarehouseLayout(warehouse).database), read_only=True) as conn:
+        ledger = conn.execute(
+            "SELECT file_name, status, rows_received, rows_accepted + rows_quarantined + "
+            "rows_duplicate FROM meta.batch ORDER BY file_name"
+        ).fetchall()
+    assert ledger and all(received == total for _, _, received, total in ledger)
+    assert [r[:2] for r in ledger] == [r[:2] for r in _ledger(world["reference"])]
 
 
 UNCOMMITTED_POINTS = [
@@ -235,6 +226,13 @@ def test_a_crash_after_the_database_swap_rolls_forward_to_the_same_version(
     ref = WarehouseLayout(world["reference"]).published / "v000002"
     assert _tables(layout.published / "v000002") == _tables(ref)
     assert _same_batches(layout.database, world["reference"] / "siheyuan.duckdb")
+
+
+def _ledger(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse / "siheyuan.duckdb"), read_only=True) as conn:
+        return conn.execute(
+            "SELECT file_name, status, rows_received FROM meta.batch ORDER BY file_name"
+        ).fetchall()
 
 
 def _same_batches(a: Path, b: Path) -> bool:

@@ -8,6 +8,7 @@ import duckdb
 from siheyuan.contracts import load_contracts
 from siheyuan.ingest import check_rows, ingest_dataset
 from siheyuan.readers import RawRow
+from siheyuan.standardise.id_number import check_char
 from siheyuan.warehouse import initialise
 
 CONTRACTS = load_contracts()
@@ -172,3 +173,71 @@ def test_a_different_delta_for_an_applied_date_and_seq_is_refused(tmp_path: Path
     (outcome,) = ingest_dataset(work, live, hr, tmp_path / "landing", "run2")
     assert outcome.status == "rejected" and outcome.reason_code == "out_of_order"
     assert "next seq" in (outcome.reason or "")
+
+
+def test_a_replay_under_its_own_name_reaches_the_ingest_as_a_counted_no_op(tmp_path: Path) -> None:
+    """The runner never plans a settled (name, content); the ingest still treats it as a replay.
+
+    Pinned here because the end-to-end matrix cannot reach this path: ``runner.plan`` filters the
+    file out before any ingest runs.
+    """
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    _land(landing, "police_hukou_20261001.csv", [_row("P1"), _row("P2"), "P9"])
+    (first,) = ingest_dataset(work, live, HUKOU, landing, "run1")
+    assert (first.status, first.rows_received, first.rows_accepted) == ("applied", 3, 2)
+    (again,) = ingest_dataset(work, live, HUKOU, landing, "run2")
+    # not re-read: its rows are the applied content's, every one a duplicate of an applied row
+    assert (again.status, again.rows_received, again.rows_duplicate) == ("duplicate", 3, 3)
+    assert again.rows_accepted == again.rows_quarantined == 0 and again.balanced()
+    assert "not re-read" in (again.reason or "")
+    with duckdb.connect(str(work)) as conn:
+        assert conn.execute('SELECT count(*) FROM raw."police_hukou"').fetchone() == (2,)
+        # recorded once per (name, content): the applied record stays the file's only record
+        assert conn.execute("SELECT status FROM meta.batch").fetchall() == [("applied",)]
+
+
+def test_a_rejected_batch_records_the_rows_it_read_and_none_accepted(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    valid = "33010619850302" + "123"
+    valid += check_char(valid)
+    rows = [_row(f"P{i}").replace("330106198503021234", valid) for i in range(30)]
+    _land(landing, "police_hukou_20261001.csv", rows)
+    (first,) = ingest_dataset(work, live, HUKOU, landing, "run1")
+    assert first.status == "applied", first.reason
+    # 30 → 10 rows: the snapshot volume check refuses it after reading every row
+    _land(landing, "police_hukou_20261101.csv", rows[:10])
+    out = ingest_dataset(work, live, HUKOU, landing, "run2")[-1]
+    assert (out.status, out.reason_code) == ("rejected", "row_count_change")
+    assert (out.rows_received, out.rows_accepted, out.rows_quarantined) == (10, 0, 0)
+    # refused before its rows were read (a declared column missing): recorded as not read
+    other = tmp_path / "other"
+    bad = other / "police" / "police_hukou_20261201.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("人员编号\nP1\n", encoding="utf-8")
+    (out,) = ingest_dataset(work, live, HUKOU, other, "run3")
+    assert (out.status, out.reason_code, out.rows_received) == ("rejected", "missing_columns", None)
+    with duckdb.connect(str(live)) as conn:
+        rows = conn.execute(
+            "SELECT file_name, rows_received, rows_accepted, rows_quarantined FROM meta.batch "
+            "WHERE status = 'rejected' ORDER BY file_name"
+        ).fetchall()
+    assert rows == [
+        ("police_hukou_20261101.csv", 10, 0, 0),
+        ("police_hukou_20261201.csv", None, 0, 0),
+    ]
+
+
+def test_a_shifted_row_is_quarantined_without_a_source_key(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    # a field lost in the middle: the key column is fine, but an ID number slid into 姓名 etc.
+    shifted = "330106198503021234,张伟,,1,01,19850302,H001,02,学院路77号,正常,,"
+    _land(landing, "police_hukou_20261001.csv", [_row("P1"), shifted, "330106198503021234,x"])
+    ingest_dataset(work, live, HUKOU, landing, "run1")
+    with duckdb.connect(str(work)) as conn:
+        rows = conn.execute(
+            "SELECT row_number, reason_code, source_key FROM meta.quarantine ORDER BY 1"
+        ).fetchall()
+    assert rows == [(3, "garbled_row", None), (4, "field_count_mismatch", None)]

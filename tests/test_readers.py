@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 from siheyuan.contracts import load_contracts
+from siheyuan.quality.config import load_settings
 from siheyuan.readers import BatchRejected, read_batch, xlsx_cell_text
 
 CONTRACTS = load_contracts()
@@ -77,7 +78,7 @@ def test_short_row_is_a_row_problem_not_a_batch_failure(tmp_path: Path) -> None:
     result = read_batch(CONTRACTS["police_hukou"], path)
     assert len(result.rows) == 1
     assert result.problems[0].reason_code == "field_count_mismatch"
-    assert result.problems[0].source_key == "P2"
+    assert result.problems[0].source_key is None  # the key column may hold a slid value
 
 
 def test_jsonl_lists_and_nulls(tmp_path: Path) -> None:
@@ -236,3 +237,77 @@ def test_a_missing_header_row_never_puts_personal_data_in_the_reason(tmp_path: P
     assert "330106198503021234" not in info.value.reason
     assert "张伟" not in info.value.reason and "学院路" not in info.value.reason
     assert "header row missing" in info.value.reason
+
+
+def _health_line(n: int, **changes: object) -> str:
+    obj: dict[str, object] = {
+        "archive_no": f"A{n}",
+        "op": "U",
+        "name": "李娜",
+        "gender_code": "2",
+        "birth_date": "1990-01-01",
+        "id_type": "01",
+        "id_no": "330106199001011234",
+        "guardian_id_no": None,
+        "phone": None,
+        "address": "学院路77号",
+        "chronic": [],
+        "death_date": None,
+        "updated_at": "2026-10-01T08:00:00",
+    }
+    obj.update(changes)
+    if "idno" in obj:
+        obj.pop("id_no")
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def test_a_renamed_optional_jsonl_key_rejects_the_batch(tmp_path: Path) -> None:
+    """``id_no`` renamed ``idno`` on every line would silently lose every ID number."""
+    contract = CONTRACTS["health_records"]
+    rules = load_settings("health_records").structure.json_keys
+    assert rules is not None
+    path = tmp_path / "health_records_20261101.jsonl"
+    n = rules.min_rows
+    path.write_text(
+        "".join(_health_line(i, idno="330106199001011234") + "\n" for i in range(n)), "utf-8"
+    )
+    with pytest.raises(BatchRejected) as exc:
+        read_batch(contract, path)
+    assert exc.value.reason_code == "missing_columns" and exc.value.rows_read == n
+    assert path.name in exc.value.reason and "id_no" in exc.value.reason
+    assert "idno" in exc.value.reason and "\n" not in exc.value.reason
+    # too few lines for an absent key to mean anything — unless the rename is on most lines
+    small = json.loads(_health_line(1))
+    del small["id_no"]
+    path.write_text(json.dumps(small) + "\n", "utf-8")
+    assert len(read_batch(contract, path).rows) == 1
+
+
+def test_an_undeclared_jsonl_key_on_most_lines_rejects_even_when_the_declared_one_appears(
+    tmp_path: Path,
+) -> None:
+    contract = CONTRACTS["health_records"]
+    path = tmp_path / "health_records_20261101.jsonl"
+    lines = [_health_line(i, idno="330106199001011234") for i in range(3)] + [_health_line(9)]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    with pytest.raises(BatchRejected, match=r"undeclared key\(s\) on most lines: idno"):
+        read_batch(contract, path)
+    # an undeclared key on a few lines is ignored (with a warning by the ingest)
+    lines = [_health_line(i) for i in range(3)] + [_health_line(9, note="x")]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    assert read_batch(contract, path).extra_columns == ["note"]
+
+
+def test_blank_lines_at_the_end_of_a_file_are_not_rows_in_any_format(tmp_path: Path) -> None:
+    csv_path = tmp_path / "police_hukou_20261001.csv"
+    body = HUKOU_HEADER + "\n" + _hukou_row("P1") + "\n\n" + _hukou_row("P2") + "\n"
+    csv_path.write_text(body + "\n\n", "utf-8")
+    result = read_batch(CONTRACTS["police_hukou"], csv_path)
+    # the blank line between records is an empty row; the ones before EOF are not rows
+    assert [(p.row_number, p.reason_code) for p in result.problems] == [(3, "empty_row")]
+    assert result.rows_received == 3
+    jsonl = tmp_path / "health_records_20261001.jsonl"
+    jsonl.write_text(_health_line(1) + "\n\n" + _health_line(2) + "\n\n\n", "utf-8")
+    result = read_batch(CONTRACTS["health_records"], jsonl)
+    assert [(p.row_number, p.reason_code) for p in result.problems] == [(2, "empty_row")]
+    assert result.rows_received == 3

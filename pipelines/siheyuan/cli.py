@@ -96,7 +96,7 @@ def _print_run(report, elapsed: float) -> None:
                 b["dataset"],
                 b["status"],
                 *(
-                    f"{b[k] or 0:,}"
+                    "—" if b[k] is None else f"{b[k]:,}"  # None: not read
                     for k in (
                         "rows_received",
                         "rows_accepted",
@@ -113,6 +113,8 @@ def _print_run(report, elapsed: float) -> None:
         for name, rows in report.table_rows.items():
             table.add_row(name, f"{rows:,}")
         console.print(table)
+    for h in report.held:
+        console.print(f"held back {h['file_name']} ({h['dataset']}): {h['reason']}")
     if report.status == "published":
         console.print(f"published {report.version} in {elapsed:.1f}s")
     elif report.status == "nothing_new":
@@ -316,15 +318,21 @@ def quarantine(
 
 @main.command()
 @warehouse_option
+@landing_option
 @click.option("--file", "file_name", required=True, help="The rejected batch file (name).")
 @click.option("--check", "check_name", required=True, help="The blocking check to let it pass.")
 @click.option("--by", "accepted_by", required=True, help="Who accepts it (recorded).")
 @click.option("--reason", required=True, help="Why (recorded, shown in the audit report).")
 def accept(
-    warehouse: Path | None, file_name: str, check_name: str, accepted_by: str, reason: str
+    warehouse: Path | None,
+    landing: Path | None,
+    file_name: str,
+    check_name: str,
+    accepted_by: str,
+    reason: str,
 ) -> None:
     """Deliberately accept a batch a threshold blocked; the next run applies it."""
-    from siheyuan.quality.overrides import accept_batch
+    from siheyuan.quality.overrides import accept_batch, landed_file_changed
     from siheyuan.quality.privacy import mask_text
     from siheyuan.runlock import WarehouseBusy
 
@@ -334,11 +342,25 @@ def accept(
     except (ValueError, WarehouseBusy) as exc:
         click.echo(f"error: {mask_text(str(exc))}", err=True)
         sys.exit(1)
-    click.echo(
-        f"accepted {override.file_name} for {override.check_name} "
-        f"by {override.accepted_by} at {override.accepted_at:%Y-%m-%d %H:%M} UTC; "
-        "the next run applies it"
+    accepted = (
+        f"accepted {override.file_name} (content {override.file_sha256[:12]}…) for "
+        f"{override.check_name} by {override.accepted_by} at "
+        f"{override.accepted_at:%Y-%m-%d %H:%M} UTC"
     )
+    changed = landed_file_changed(override, resolve_landing(landing))
+    if changed:
+        click.echo(
+            f"{accepted}; but the file in the landing folder has changed since it was rejected: "
+            "the override applies only to the rejected content, and the next run checks the "
+            "changed file afresh"
+        )
+    elif changed is None:
+        click.echo(
+            f"{accepted}; the next run applies that content if it is in the landing folder "
+            "(the file is not in this landing folder now)"
+        )
+    else:
+        click.echo(f"{accepted}; the next run applies it")
 
 
 @main.command()

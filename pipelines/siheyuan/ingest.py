@@ -2,7 +2,8 @@
 
 Per file, the batch registry (``meta.batch``) decides:
 
-* its content (SHA-256) was already applied, under any name → ``duplicate``: a no-op, recorded once;
+* its content (SHA-256) was already applied, under any name → ``duplicate``: a no-op, recorded once
+  (not re-read: its rows are the applied batch's, counted as received and duplicate);
 * it was rejected before and has not changed → rejected again (fix the file or remove it);
 * it is older than a batch of the same dataset already applied → rejected as out of order
   (applying it would roll the department's state back);
@@ -39,7 +40,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BatchOutcome:
-    """What happened to one file; the row counts always balance (see :meth:`balanced`)."""
+    """What happened to one file; the row counts balance (see :meth:`balanced`).
+
+    Applied: received = accepted + quarantined + duplicate. Duplicate (a replay, not re-read):
+    every row of the applied content it repeats is a duplicate. Rejected: nothing accepted or
+    quarantined; received is what was read before the refusal, None when no row was read.
+    """
 
     file_name: str
     dataset: str
@@ -47,7 +53,7 @@ class BatchOutcome:
     status: str  # applied | duplicate | rejected
     reason_code: str | None = None
     reason: str | None = None
-    rows_received: int = 0
+    rows_received: int | None = 0
     rows_accepted: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
@@ -55,6 +61,8 @@ class BatchOutcome:
     checks: list[CheckResult] = field(default_factory=list)
 
     def balanced(self) -> bool:
+        if self.status == "rejected":
+            return self.rows_accepted == 0 and self.rows_quarantined == 0
         return (
             self.rows_received == self.rows_accepted + self.rows_quarantined + self.rows_duplicate
         )
@@ -145,11 +153,15 @@ def check_rows(contract: SourceContract, rows: list[RawRow]) -> CheckedBatch:
     return CheckedBatch(accepted, quarantined, duplicates)
 
 
-def _registry(conn, dataset: str) -> tuple[set[str], dict[tuple[str, str], str], tuple | None]:
+def _registry(
+    conn, dataset: str
+) -> tuple[dict[str, int], dict[tuple[str, str], str], tuple | None]:
+    """Applied content (SHA-256 → rows received), every (name, content) seen, the latest batch."""
     applied = {
-        r[0]
+        r[0]: int(r[1] or 0)
         for r in conn.execute(
-            "SELECT file_sha256 FROM meta.batch WHERE dataset = ? AND status = 'applied'",
+            "SELECT file_sha256, rows_received FROM meta.batch WHERE dataset = ? "
+            "AND status = 'applied'",
             [dataset],
         ).fetchall()
     }
@@ -169,7 +181,7 @@ def _registry(conn, dataset: str) -> tuple[set[str], dict[tuple[str, str], str],
 
 
 def _is_replay(
-    contract: SourceContract, f: LandedFile, applied: set[str], latest: tuple | None
+    contract: SourceContract, f: LandedFile, applied: dict[str, int], latest: tuple | None
 ) -> bool:
     """Content already applied is a replay — except a newer snapshot that repeats an older list.
 
@@ -301,6 +313,7 @@ def apply_file(
         raise BatchRejected(
             "empty_snapshot",
             f"{f.file_name}: snapshot has no usable rows; applying it would end every record",
+            result.rows_received,
         )
     outcome.checks = gate.judge(
         contract,
@@ -339,7 +352,7 @@ def apply_file(
                         f.dataset,
                         f.file_name,
                         p.row_number,
-                        p.source_key,
+                        mask_text(p.source_key),  # a key can be an ID number (hr 社会保障号码)
                         p.reason_code,
                         mask_text(p.reason),
                         run_id,
@@ -381,12 +394,17 @@ def ingest_dataset(
         applied, seen, latest = _registry(conn, contract.dataset)
         for f in files:
             if _is_replay(contract, f, applied, latest):
+                # Not re-read: the same bytes were read when they were applied, so their rows
+                # are known, and every one of them is a duplicate of an applied row.
+                rows = applied[f.sha256]
                 outcome = BatchOutcome(
                     f.file_name,
                     f.dataset,
                     f.batch_id,
                     "duplicate",
-                    reason="same content as a batch already applied",
+                    reason="same content as a batch already applied (not re-read)",
+                    rows_received=rows,
+                    rows_duplicate=rows,
                 )
                 if (f.file_name, f.sha256) not in seen:
                     _record(conn, f, contract.kind, outcome, run_id)
@@ -417,6 +435,7 @@ def ingest_dataset(
                     "rejected",
                     reason_code=exc.reason_code,
                     reason=mask_text(exc.reason),
+                    rows_received=exc.rows_read,
                     checks=_checks_of_rejection(contract, exc),
                 )
                 if seen.get((f.file_name, f.sha256)) != "rejected" or rechecked:
@@ -427,9 +446,11 @@ def ingest_dataset(
                             live, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks
                         )
                 outcomes.append(outcome)
-                log.error("rejected %s", outcome.reason)
+                # short, one line: the full reason is in the registry, the report and the run's
+                # one-line error (a long line wraps into several in a log viewer)
+                log.error("rejected %s (%s)", f.file_name, exc.reason_code)
                 break
-            applied.add(f.sha256)
+            applied[f.sha256] = outcome.rows_received or 0
             seen[(f.file_name, f.sha256)] = "applied"
             latest = (f.extract_date, f.seq, f.file_name, f.sha256)
             log.info(

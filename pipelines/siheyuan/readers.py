@@ -9,8 +9,11 @@ published value can be traced back to what arrived. They decide only three thing
   :class:`RowProblem` with its physical row number, kept for the quarantine;
 * everything else → a :class:`RawRow` of text values keyed by the delivered column names.
 
-Accepted quirk: a UTF-8 byte-order mark on a UTF-8 file is stripped (the file still decodes
-losslessly; Excel on Windows writes one when saving "CSV UTF-8").
+Accepted quirks: a UTF-8 byte-order mark on a UTF-8 file is stripped (the file still decodes
+losslessly; Excel on Windows writes one when saving "CSV UTF-8"). Empty rows at the very end of a
+file are not rows — a blank line before EOF in a CSV or JSON Lines file, like the trailing empty
+rows of a sheet's used range, is how editors and exports end a file, not a delivered record; an
+empty row *between* records is one, and is quarantined (``empty_row``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -29,12 +33,17 @@ UTF8_BOM = "\ufeff"
 
 
 class BatchRejected(Exception):
-    """A whole file cannot be applied. ``reason`` is one line an engineer can act on."""
+    """A whole file cannot be applied. ``reason`` is one line an engineer can act on.
 
-    def __init__(self, reason_code: str, reason: str) -> None:
+    ``rows_read``: the data rows read before the file was refused (the ledger's rows_received),
+    None when it was refused before its rows were read (undecodable, a header problem, order).
+    """
+
+    def __init__(self, reason_code: str, reason: str, rows_read: int | None = None) -> None:
         super().__init__(reason)
         self.reason_code = reason_code
         self.reason = reason
+        self.rows_read = rows_read
 
 
 @dataclass(frozen=True)
@@ -151,13 +160,14 @@ def _read_csv(contract: SourceContract, path: Path) -> ReadResult:
                 c: (cells[i] if i < len(cells) and cells[i] != "" else None) for i, c in wanted
             }
             if len(cells) != len(header):
+                # no source key: in a shifted row the key column holds whatever slid into it
+                # (often an ID number), which must not be stored as if it were the key
                 result.problems.append(
                     RowProblem(
                         row_number,
                         "field_count_mismatch",
                         f"row has {len(cells)} fields, the header has {len(header)} "
                         "(shifted, cut or merged row)",
-                        contract.source_key(values),
                     )
                 )
                 continue
@@ -167,7 +177,18 @@ def _read_csv(contract: SourceContract, path: Path) -> ReadResult:
             "unreadable", f"{path.name}: CSV cannot be parsed near line {reader.line_num}: {exc}"
         ) from None
     _reject_if_truncated_csv(path, text, result)
+    _drop_trailing_empty_rows(result)
     return result
+
+
+def _drop_trailing_empty_rows(result: ReadResult) -> None:
+    """Empty rows after the last record end the file; they are not delivered rows."""
+    while (
+        result.problems
+        and result.problems[-1].reason_code == "empty_row"
+        and (not result.rows or result.problems[-1].row_number > result.rows[-1].row_number)
+    ):
+        result.problems.pop()
 
 
 def _reject_if_truncated_csv(path: Path, text: str, result: ReadResult) -> None:
@@ -191,6 +212,7 @@ def _reject_if_truncated_csv(path: Path, text: str, result: ReadResult) -> None:
             "truncated",
             f"{path.name}: truncated — the file ends inside its last record (no line break, "
             "incomplete fields); was it cut in transfer?",
+            result.rows_received,
         )
 
 
@@ -209,7 +231,7 @@ def _json_text(value: object) -> str | None:
 def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
     text = _decode(contract, path)
     result = ReadResult()
-    seen_keys: set[str] = set()
+    key_lines: Counter[str] = Counter()  # key -> lines that carry it
     declared = contract.column_names
     # split on "\n" only: str.splitlines() would also split on U+2028/U+0085, legal in JSON strings
     lines = text.split("\n")
@@ -232,10 +254,8 @@ def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
                 RowProblem(line_no, "malformed_json", "line is JSON but not an object")
             )
             continue
-        seen_keys.update(obj)
+        key_lines.update(obj.keys())
         result.rows.append(RawRow(line_no, {c: _json_text(obj.get(c)) for c in declared}))
-    if not result.rows and not result.problems:
-        raise BatchRejected("empty_file", f"{path.name}: the file is empty")
     if (
         not text.endswith("\n")
         and result.problems
@@ -246,17 +266,50 @@ def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
             "truncated",
             f"{path.name}: truncated — the last line is cut (no line break, not valid JSON); "
             "was it cut in transfer?",
+            result.rows_received,
         )
+    _drop_trailing_empty_rows(result)
+    if not result.rows and not result.problems:
+        raise BatchRejected("empty_file", f"{path.name}: the file is empty")
     if result.rows:
-        missing = [c for c in contract.required_columns if c not in seen_keys]
-        if missing:
-            raise BatchRejected(
-                "missing_columns",
-                f"{path.name}: required key(s) missing or renamed in every line: "
-                f"{', '.join(missing)}",
-            )
-        result.extra_columns = sorted(seen_keys - set(declared))
+        _reject_renamed_json_keys(contract, path, result, key_lines)
+        result.extra_columns = sorted(set(key_lines) - set(declared))
     return result
+
+
+def _reject_renamed_json_keys(
+    contract: SourceContract, path: Path, result: ReadResult, key_lines: Counter[str]
+) -> None:
+    """A renamed or dropped key loses its values silently: refuse the batch instead.
+
+    A JSON line names its keys, so a key that is missing reads as null, not as a broken header.
+    A required key on no line is always refused; any declared key on no line of a batch of at
+    least ``json_keys.min_rows`` lines, or an undeclared key on more than
+    ``json_keys.max_undeclared_share`` of its lines (a rename on some lines only), likewise.
+    """
+    from siheyuan.quality.config import load_settings  # settings live with the quality gate
+
+    n = len(result.rows)
+    absent = [c for c in contract.required_columns if not key_lines[c]]
+    rules = load_settings(contract.dataset).structure.json_keys
+    undeclared: list[str] = []
+    if rules is not None:
+        if n >= rules.min_rows:
+            absent += [c for c in contract.column_names if not key_lines[c] and c not in absent]
+        undeclared = [
+            k
+            for k, lines in sorted(key_lines.items())
+            if k not in contract.column_names and lines > rules.max_undeclared_share * n
+        ]
+    if absent or undeclared:
+        parts = [f"declared key(s) on no line: {', '.join(absent)}"] if absent else []
+        if undeclared:
+            parts.append(f"undeclared key(s) on most lines: {describe_columns(undeclared)}")
+        raise BatchRejected(
+            "missing_columns",
+            f"{path.name}: key(s) missing or renamed ({'; '.join(parts)}) in {n} lines",
+            result.rows_received,
+        )
 
 
 # --- spreadsheets -----------------------------------------------------------------------------
@@ -333,10 +386,5 @@ def _read_xlsx(contract: SourceContract, path: Path) -> ReadResult:
     if header is None:
         raise BatchRejected("empty_file", f"{path.name}: sheet {sheet!r} has no header row")
     # A trailing run of empty rows is only the sheet's used range, not delivered rows.
-    while (
-        result.problems
-        and result.problems[-1].reason_code == "empty_row"
-        and (not result.rows or result.problems[-1].row_number > result.rows[-1].row_number)
-    ):
-        result.problems.pop()
+    _drop_trailing_empty_rows(result)
     return result

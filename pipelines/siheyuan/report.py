@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from siheyuan.held import read_held
 from siheyuan.publish import read_current
 from siheyuan.quality import data_docs_index
 from siheyuan.quality.privacy import mask_text
@@ -279,6 +280,7 @@ def read_runs(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             ("publish", "published_at"),
             ("check_result", "recorded_at"),
             ("quarantine", "recorded_at"),
+            ("held", "recorded_at"),
         )
         if table_exists(conn, "meta", table)
     ]
@@ -307,6 +309,7 @@ class AuditReport:
     runs: list[dict] = field(default_factory=list)
     ledger: list[dict] = field(default_factory=list)  # every batch file ever seen
     run_batches: list[dict] = field(default_factory=list)  # registry rows of this run
+    held: list[dict] = field(default_factory=list)  # good files this (rejected) run held back
     quarantine: list[dict] = field(default_factory=list)  # this run's rows
     quarantine_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
     quarantine_by_reason_all: list[tuple[str, str, int]] = field(default_factory=list)
@@ -376,6 +379,7 @@ def load_report(layout: WarehouseLayout, run_id: str | None = None) -> AuditRepo
                     [rid],
                 )
             )
+            report.held = read_held(conn, rid)
             report.quarantine = [r for r in all_quarantine if r["run_id"] == rid]
             report.quarantine_by_reason = _by_reason(report.quarantine)
             report.checks = read_checks(conn, rid)
@@ -407,17 +411,49 @@ def write_report(
     return path
 
 
+def held_entries(conn: duckdb.DuckDBPyConnection, ledger: list[dict]) -> list[dict[str, Any]]:
+    """Every file a rejected run held back, with what became of it later (from the ledger)."""
+    later = {(b["file"], b["sha256"]): b for b in ledger}
+    entries = []
+    for h in read_held(conn):
+        settled = later.get((h["file_name"], h["file_sha256"]))
+        entries.append(
+            {
+                "file": h["file_name"],
+                "dataset": h["dataset"],
+                "sha256": h["file_sha256"],
+                "extract_date": h["extract_date"],
+                "seq": h["seq"],
+                "run_id": h["run_id"],
+                "recorded_at": h["recorded_at"],
+                "because_of": h["because_of"],
+                "reason": h["reason"],
+                # its outcome since (applied / duplicate / rejected), null while it still waits
+                "later_status": settled["status"] if settled else None,
+                "later_run_id": settled["run_id"] if settled else None,
+            }
+        )
+    return entries
+
+
 def ledger_json(layout: WarehouseLayout, run_id: str | None = None) -> dict[str, list[dict]]:
-    """``{"batches": [...]}`` for ``siheyuan report --json`` (one run's files with ``run_id``)."""
+    """``{"batches": [...], "held": [...]}`` for ``siheyuan report --json``.
+
+    ``batches``: every batch file with an outcome (``status`` applied / rejected / duplicate);
+    ``held``: files a rejected run did not apply (they have no outcome of their own in that run).
+    With ``run_id``: the files that run recorded an outcome for, or held back.
+    """
     with snapshot_connection(layout) as conn:
         batches = batch_ledger(conn, current_xref(layout)) if conn is not None else []
+        held = held_entries(conn, batches) if conn is not None else []
     if run_id is not None:
         batches = [
             b
             for b in batches
             if b["run_id"] == run_id or any(h["run_id"] == run_id for h in b["history"])
         ]
-    return {"batches": batches}
+        held = [h for h in held if h["run_id"] == run_id]
+    return {"batches": batches, "held": held}
 
 
 def quarantine_json(

@@ -26,7 +26,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.86rem}
 th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .applied{color:#1a7f37;font-weight:600}.rejected{color:#cf222e;font-weight:600}
-.duplicate{color:#6e7781;font-weight:600}.pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}
+.duplicate{color:#6e7781;font-weight:600}.held{color:#9a6700;font-weight:600}.pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}
 .override{color:#9a6700;font-weight:600}.muted{color:#6e7781}
 .summary{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.8rem 1rem}
 .summary li{margin:.15rem 0}code{font-size:.85em}
@@ -97,6 +97,12 @@ def _summary(r: AuditReport) -> str:
             items.append(
                 f'<span class="rejected">Rejected</span> {e(b["file_name"])}: {e(b["reason"])}'
             )
+    if r.held:
+        items.append(
+            f'<span class="held">Held back</span> {len(r.held)} other new file(s), not applied '
+            f"because the run was rejected (see below); the next run that is not rejected "
+            "applies them."
+        )
     failed = [c for c in r.checks if not c["passed"]]
     items.append(
         f"Checks recorded: {len(r.checks)}, failed: {len(failed)} "
@@ -186,6 +192,17 @@ def _quarantine_section(r: AuditReport) -> str:
             )
         )
     return "".join(parts)
+
+
+def _held_section(r: AuditReport) -> str:
+    """Good files of a rejected run: received, not refused, and not applied either."""
+    if not r.held:
+        return ""
+    return "<h2>Held back in this run (not applied)</h2>" + _table(
+        ("file", "dataset", "why"),
+        ([e(h["file_name"]), e(h["dataset"]), e(h["reason"])] for h in r.held),
+        set(),
+    )
 
 
 def _checks_section(r: AuditReport) -> str:
@@ -307,6 +324,7 @@ def render(r: AuditReport, out_dir: Path) -> str:
         _table(BATCH_HEADERS, _batch_rows(r.run_batches, "file_name"), {4, 5, 6, 7, 8})
         if r.run_batches
         else '<p class="muted">This run recorded no batch file.</p>',
+        _held_section(r),
         _checks_section(r),
         _quarantine_section(r),
         "<h2>Rejected batches (all runs)</h2>",

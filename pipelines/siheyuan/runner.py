@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from siheyuan.contracts import load_contracts
+from siheyuan.held import record_held
 from siheyuan.landing import LandedFile, UnrecognisedFile, discover
 from siheyuan.publish import read_current, recover
 from siheyuan.runlock import RunLock, WarehouseBusy
@@ -38,6 +39,8 @@ class RunReport:
     batches: list[dict] = field(default_factory=list)
     table_rows: dict[str, int] = field(default_factory=dict)
     unrecognised: list[UnrecognisedFile] = field(default_factory=list)
+    # good files of a rejected run, not applied (see siheyuan.held): file_name, dataset, reason…
+    held: list[dict] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -151,7 +154,7 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
                         "dataset": dataset,
                         "status": "rejected",
                         "reason": reason,
-                        "rows_received": 0,
+                        "rows_received": None,  # not read again: refused unchanged
                         "rows_accepted": 0,
                         "rows_quarantined": 0,
                         "rows_duplicate": 0,
@@ -164,6 +167,7 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
             message=rejections[0][2] + more,
             batches=batches,
             unrecognised=the_plan.unrecognised,
+            held=_hold(layout, run_id, the_plan.new, batches, [r[0] for r in rejections]),
         )
     return RunReport(
         "failed",
@@ -173,6 +177,23 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
         batches=batches,
         unrecognised=the_plan.unrecognised,
     )
+
+
+def _hold(
+    layout: WarehouseLayout,
+    run_id: str,
+    new: list[LandedFile],
+    batches: list[dict],
+    rejected_files: list[str],
+) -> list[dict]:
+    """Record the run's other new files as held back: their work went with the working copy."""
+    outcome = {b["file_name"] for b in batches} | set(rejected_files)
+    held = [f for f in new if f.file_name not in outcome]
+    try:
+        return record_held(layout, run_id, held, rejected_files)
+    except WarehouseBusy:  # another run started meanwhile; it applies these files anyway
+        log.warning("could not record %d held file(s): the warehouse is busy", len(held))
+        return []
 
 
 def _rejections(result: Any) -> list[tuple[str, str, str]]:

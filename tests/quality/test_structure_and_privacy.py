@@ -51,7 +51,8 @@ def test_a_bad_value_is_kept_and_a_shifted_row_is_quarantined() -> None:
     outcome = check_structure(HUKOU, settings, rows)
     assert [r.row_number for r in outcome.kept] == [2, 3, 5]
     (garbled,) = outcome.garbled
-    assert (garbled.row_number, garbled.reason_code, garbled.source_key) == (4, "garbled_row", "P4")
+    # no source key: the key column of a shifted row holds whatever slid into it
+    assert (garbled.row_number, garbled.reason_code, garbled.source_key) == (4, "garbled_row", None)
     assert "性别" in garbled.reason and "出生日期" in garbled.reason
     assert "19850302" not in garbled.reason and "H1" not in garbled.reason  # names, not values
     assert not outcome.check.passed and not outcome.check.blocking
@@ -82,3 +83,14 @@ def test_mask_text_hides_id_numbers_and_phones_only() -> None:
     assert "138****5678" in masked
     assert "3301060000000042" in masked  # a 16-digit department key is not an ID number
     assert mask_text(None) is None
+
+
+def test_mask_text_hides_an_id_number_followed_by_a_letter_and_landlines() -> None:
+    masked = mask_text("id 330106198503021234abc; 33010619850302123Xz") or ""
+    assert "330106198503021234" not in masked and "33010619850302123X" not in masked
+    assert "330106********1234abc" in masked
+    text = "call 0571-88888888, (010)6512 3456 or 021 1234567; file police_hukou_20261001.csv"
+    masked = mask_text(text) or ""
+    assert "88888888" not in masked and "6512 3456" not in masked and "1234567" not in masked
+    assert "0571-****8888" in masked and "010-****3456" in masked and "021-***4567" in masked
+    assert "police_hukou_20261001.csv" in masked  # a date in a file name is not a phone

@@ -30,6 +30,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class JsonKeySettings(_Strict):
+    """When a JSON Lines batch is refused because a declared key was renamed or dropped.
+
+    A declared key that appears on no line is a renamed or dropped key only when the batch is
+    large enough for that to mean something; an undeclared key on most lines is a renamed one.
+    """
+
+    min_rows: int = Field(ge=1)
+    max_undeclared_share: float = Field(gt=0, le=1)
+
+
 class StructureSettings(_Strict):
     """The pandera layer: the shape each delivered value must have to be the column it claims."""
 
@@ -37,6 +48,8 @@ class StructureSettings(_Strict):
     garbled_row_min_failures: int = Field(ge=2)
     # Extra shape rules (regular expressions) for coded columns the contract types as text.
     patterns: dict[str, str] = {}
+    # JSON Lines only (their keys are named on every line): when a renamed key rejects a batch.
+    json_keys: JsonKeySettings | None = None
 
 
 class BatchSettings(_Strict):
@@ -52,7 +65,8 @@ class BatchSettings(_Strict):
 class DerivedColumn(_Strict):
     """A column computed for the suite from a delivered one (never carrying its value)."""
 
-    rule: Literal["id_number_valid", "date_plausible"]
+    # present: true/false (the value is there); id_number_valid, date_plausible: null when empty
+    rule: Literal["id_number_valid", "date_plausible", "present"]
     source: str
     # Only rows whose ``when_column`` value is in ``when_in`` are judged (e.g. id_type 01).
     when_column: str | None = None

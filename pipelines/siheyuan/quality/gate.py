@@ -91,5 +91,5 @@ def judge(
             f"{file_name}: check {first.check_name} failed: {first.observed} (threshold: "
             f"{first.threshold}){more} — fix the file, or accept it with an override if it is real"
         )
-        raise GateRejected(first.check_name, reason or "", checks)
+        raise GateRejected(first.check_name, reason or "", checks, received)
     return checks

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from siheyuan.contracts import load_contracts
+from siheyuan.landing import file_sha256
 from siheyuan.quality.config import check_definitions
+from siheyuan.quality.privacy import mask_text
 from siheyuan.runlock import RunLock
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import connect, ensure_meta
@@ -78,9 +81,10 @@ def accept_batch(
             file_name,
             sha256,
             check_name,
-            accepted_by.strip(),
+            mask_text(accepted_by.strip()) or "",
             datetime.now(UTC).replace(tzinfo=None),
-            reason.strip(),
+            # free text typed by an engineer: it may quote a number from the file
+            mask_text(reason.strip()) or "",
         )
         conn.execute(
             "INSERT INTO meta.override (dataset, file_name, file_sha256, check_name, accepted_by, "
@@ -97,6 +101,19 @@ def accept_batch(
         )
         conn.execute("CHECKPOINT")
     return override
+
+
+def landed_file_changed(override: Override, landing: Path) -> bool | None:
+    """Whether the file now in ``landing`` differs from the content the override applies to.
+
+    None when the file is not there (moved away, or the landing folder is elsewhere). A changed
+    file is a new batch: the override does not apply to it and the next run checks it afresh.
+    """
+    department = load_contracts()[override.dataset].department
+    path = landing / department / override.file_name
+    if not path.is_file():
+        return None
+    return file_sha256(path) != override.file_sha256
 
 
 def overrides_for(conn, file_sha256: str) -> dict[str, Override]:

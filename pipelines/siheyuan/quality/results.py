@@ -34,8 +34,10 @@ class CheckResult:
 class GateRejected(BatchRejected):
     """A batch a check refused; carries every check result of the batch for the record."""
 
-    def __init__(self, reason_code: str, reason: str, checks: list[CheckResult]) -> None:
-        super().__init__(reason_code, reason)
+    def __init__(
+        self, reason_code: str, reason: str, checks: list[CheckResult], rows_read: int
+    ) -> None:
+        super().__init__(reason_code, reason, rows_read)
         self.checks = checks
 
 

@@ -40,9 +40,21 @@ SOURCE_KEY = "_source_key"
 
 EARLIEST_DATE = date(1880, 1, 1)
 
+# Counts only. SUMMARY would keep up to 20 example values per expectation
+# (``partial_unexpected_list``) in the validation JSON and the Data Docs: a sensitive value
+# delivered in a non-sensitive column (an ID number in the sex column, a condition in a status)
+# is a single misfit, so its row is kept and the value would reach those files.
+RESULT_FORMAT: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+
 
 def _derive(rule: DerivedColumn, raw: str | None, extract_date: date, formats) -> bool | None:
-    """True/False for a delivered value, None when there is nothing to judge (empty)."""
+    """True/False for a delivered value, None when there is nothing to judge (empty).
+
+    ``present`` judges emptiness itself: False for an empty value, so a completeness rule sees
+    a key that was renamed away (every value missing) instead of ignoring missing values.
+    """
+    if rule.rule == "present":
+        return raw is not None and bool(raw.strip())
     if raw is None or not raw.strip():
         return None
     if rule.rule == "id_number_valid":
@@ -149,7 +161,7 @@ def validate(
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=contract.dataset, data=batch_def, suite=suite)
     )
-    outcome = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    outcome = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
     small = len(frame) < settings.batch.min_rows_for_shares
     results: list[CheckResult] = []
     for (name, blocking, _), result in zip(checks, outcome.results, strict=True):
