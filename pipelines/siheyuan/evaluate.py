@@ -191,6 +191,11 @@ def format_text(result: dict[str, Any]) -> str:
         f"  wrong      {b['wrong']:>9,}  {b['wrong_share']:.4%}  (target < 0.1 %)",
         f"  unplaced   {b['unplaced']:>9,}  {b['unplaced_share']:.4%}",
     ]
+    if "building_rows" in b:
+        lines.append(
+            f"  building table {b['building_rows']:,} rows, {b['building_rows_not_true']:,} not a"
+            f" true building (true buildings: {b['true_buildings']:,})"
+        )
     if b.get("unplaced_by_status"):
         lines.append(f"  unplaced by status: {b['unplaced_by_status']}")
     lines += ["", "  dataset            IDs canonical    buildings correct  wrong"]
