@@ -21,7 +21,6 @@ CRASH_ENV = "SIHEYUAN_CRASH_AT"
 
 # In the order a run reaches them.
 CRASH_POINTS: tuple[str, ...] = (
-    "dbt.before_build",  # working copy holds the ingested batches; dbt not started
     "dbt.during_build",  # dbt subprocess running (after its first event)
     "publish.before_write",  # marts built in the working copy, nothing published
     "publish.mid_parquet",  # .<version>.partial/ holds some of the tables

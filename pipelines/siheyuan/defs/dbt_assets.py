@@ -78,7 +78,6 @@ def siheyuan_dbt_assets(
     # working copy, never the live database.
     os.environ[DUCKDB_PATH_ENV] = str(warehouse.working_db(context.run.run_id))
     log.info("dbt build: staging → intermediate → marts, with tests")
-    crash_point("dbt.before_build")
     built = 0
     for event in dbt.cli(["build"], context=context).stream():
         if isinstance(event, dg.Output | dg.AssetMaterialization):

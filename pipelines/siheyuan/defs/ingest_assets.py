@@ -87,7 +87,7 @@ def build_ingest_asset(contract: SourceContract) -> dg.AssetsDefinition:
         applied = [o for o in outcomes if o.status == "applied"]
         rejected = [o for o in outcomes if o.status == "rejected"]
         for o in rejected:
-            context.log.error(f"rejected {o.reason}")
+            context.log.error(f"rejected {o.file_name} ({o.reason_code})")
         return dg.MaterializeResult(
             metadata={
                 "batches_applied": len(applied),
