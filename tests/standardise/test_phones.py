@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from siheyuan.standardise.phones import check_phone, mask_phone
+from siheyuan.standardise.phones import check_phone
 
 MOBILE = "+8613812345678"
 LANDLINE = "+8657188886666"
@@ -59,20 +59,3 @@ def test_fast_path_agrees_with_phonenumbers_on_every_prefix() -> None:
         nsn = f"{prefix}{rng.randrange(10**7):07d}"
         for text in (nsn, "+86 " + nsn, f"86-{nsn[:3]}-{nsn[3:7]}-{nsn[7:]}"):
             assert check_phone(text) == check_phone(text, fast=False), text
-
-
-@pytest.mark.parametrize(
-    ("value", "masked"),
-    [
-        ("13812345678", "138****5678"),
-        (MOBILE, "+86138****5678"),
-        ("138 1234 5678", "138****5678"),
-        ("12345", "1****"),
-        (None, ""),
-        ("", ""),
-    ],
-)
-def test_mask_phone(value, masked) -> None:
-    assert mask_phone(value) == masked
-    if value and len(value) >= 11:
-        assert "1234" not in masked

@@ -119,14 +119,3 @@ def check_phone(raw: str | None, *, fast: bool = True) -> PhoneCheck:
         return PhoneCheck(raw, None, "invalid", "invalid")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return PhoneCheck(raw, e164, _KINDS.get(phonenumbers.number_type(number), "other"), "valid")
-
-
-def mask_phone(value: str | None) -> str:
-    """``+86138****5678`` / ``138****5678``: prefix and last four digits; safe on any input."""
-    if value is None:
-        return ""
-    text = "".join(fold_fullwidth(value).split())
-    if len(text) >= 11:
-        return text[:-8] + "****" + text[-4:]
-    keep = len(text) // 3
-    return text[:keep] + "*" * (len(text) - keep)
