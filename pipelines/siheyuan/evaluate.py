@@ -24,7 +24,12 @@ from typing import Any
 
 import duckdb
 
-from .evaluate_address import evaluate_buildings, truth_round_dir, warehouse_snapshot
+from .evaluate_address import (
+    evaluate_buildings,
+    fold_by_dataset,
+    truth_round_dir,
+    warehouse_snapshot,
+)
 
 #: Dirt kinds after which the true number cannot be recovered without guessing.
 UNRECOVERABLE_ID_DIRT = ("id_bad_check", "id_transposed", "id_excel_numeric")
@@ -103,15 +108,7 @@ def evaluate_id_numbers(
         """,
         [str(truth / "records.csv"), str(truth / "dirt.csv")],
     ).fetchall()
-    by_dataset: dict[str, Any] = {}
-    totals = [0, 0, 0, 0, 0, 0, 0]
-    missed_status: dict[str, int] = {}
-    for ds, recoverable, canonical, wrong, spoiled, guessed, by_chance, missing, hist in rows:
-        figures = (recoverable, canonical, wrong, spoiled, guessed, by_chance, missing)
-        by_dataset[ds] = _id_figures(*figures)
-        totals = [a + b for a, b in zip(totals, figures, strict=True)]
-        for status, n in (hist or {}).items():
-            missed_status[status] = missed_status.get(status, 0) + n
+    by_dataset, totals, missed_status = fold_by_dataset(rows, 7, _id_figures)
     overall = _id_figures(*totals)
     return {
         "truth": str(truth),

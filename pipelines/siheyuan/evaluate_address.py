@@ -18,7 +18,7 @@ best record's building), so this reads the warehouse database's ``int_resident_r
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,25 @@ def warehouse_snapshot(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         if conn is None:
             raise FileNotFoundError(f"no warehouse database in {warehouse}: run siheyuan run first")
         yield conn
+
+
+def fold_by_dataset(
+    rows: list[tuple], n_counts: int, figures: Callable[..., dict[str, Any]]
+) -> tuple[dict[str, Any], list[int], dict[str, int]]:
+    """Per-dataset figures, summed counts and a summed status histogram.
+
+    Each row is ``(dataset, count_1 … count_n, {status: count} or None)``, as the evaluation
+    queries return them; ``figures`` turns counts into a dataset's figures.
+    """
+    by_dataset: dict[str, Any] = {}
+    totals = [0] * n_counts
+    statuses: dict[str, int] = {}
+    for dataset, *counts, histogram in rows:
+        by_dataset[dataset] = figures(*counts)
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        for status, n in (histogram or {}).items():
+            statuses[status] = statuses.get(status, 0) + n
+    return by_dataset, totals, statuses
 
 
 def truth_round_dir(truth_dir: Path) -> Path:
@@ -117,22 +136,15 @@ def evaluate_buildings(
                                       (building_key is not null and true_key is null)),
                count(*) filter (where building_key is null),
                count(*) filter (where missing),
-               list(parse_status) filter (where building_key is null and not missing)
+               histogram(coalesce(parse_status, 'no_address'))
+                   filter (where building_key is null and not missing)
         from j
         group by dataset
         order by dataset
         """,
         [str(truth / "records.csv"), str(truth / "buildings.csv")],
     ).fetchall()
-    by_dataset: dict[str, Any] = {}
-    totals = [0, 0, 0, 0, 0]
-    unplaced_status: dict[str, int] = {}
-    for ds, n, ok, wrong, unplaced, missing, statuses in rows:
-        by_dataset[ds] = _shares(n, ok, wrong, unplaced, missing)
-        totals = [a + b for a, b in zip(totals, (n, ok, wrong, unplaced, missing), strict=True)]
-        for s in statuses or []:
-            key = s or "no_address"
-            unplaced_status[key] = unplaced_status.get(key, 0) + 1
+    by_dataset, totals, unplaced_status = fold_by_dataset(rows, 5, _shares)
     overall = _shares(*totals)
     table = building_table(truth, conn)
     return {
