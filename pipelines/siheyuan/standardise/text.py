@@ -22,8 +22,3 @@ def fold_fullwidth(text: str) -> str:
 def strip_spaces(text: str) -> str:
     """Remove every whitespace character (after folding U+3000)."""
     return _SPACES.sub("", fold_fullwidth(text))
-
-
-def fold_spaces(text: str) -> str:
-    """Trim and collapse inner whitespace runs to one ASCII space."""
-    return _SPACES.sub(" ", fold_fullwidth(text)).strip()
