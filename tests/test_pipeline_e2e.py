@@ -98,6 +98,15 @@ def test_first_run_publishes_version_one_with_all_tables(first_run) -> None:
     assert all(report.table_rows[t] > 0 for t in PUBLISHED_TABLES)
 
 
+def test_dbt_writes_its_target_into_the_warehouse_not_a_new_project_folder(first_run) -> None:
+    """dagster-dbt's default is a new ``target/<asset>-<hash>`` per invocation: unbounded growth."""
+    _, layout = first_run
+    assert (layout.dbt_target / "run_results.json").is_file()
+    assert (layout.dbt_target / "manifest.json").is_file()
+    run_results = json.loads((layout.dbt_target / "run_results.json").read_text(encoding="utf-8"))
+    assert any(r["unique_id"] == "model.siheyuan.resident" for r in run_results["results"])
+
+
 def test_tables_have_the_contract_columns_and_unique_keys(first_run) -> None:
     _, layout = first_run
     for name, table in _tables(layout).items():

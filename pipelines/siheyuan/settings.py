@@ -57,6 +57,13 @@ class WarehouseLayout:
         return self.published / "CURRENT"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for runs on this warehouse: one fixed folder, so it stays one
+        run's size (dagster-dbt's default is a new folder in the project per invocation, which
+        grows without end) and dbt can parse partially from the previous run's state."""
+        return self.root / "dbt-target"
+
+    @property
     def logs_dir(self) -> Path:
         return self.root / "logs"
 

@@ -79,7 +79,8 @@ def siheyuan_dbt_assets(
     os.environ[DUCKDB_PATH_ENV] = str(warehouse.working_db(context.run.run_id))
     log.info("dbt build: staging → intermediate → marts, with tests")
     built = 0
-    for event in dbt.cli(["build"], context=context).stream():
+    invocation = dbt.cli(["build"], context=context, target_path=warehouse.layout.dbt_target)
+    for event in invocation.stream():
         if isinstance(event, dg.Output | dg.AssetMaterialization):
             built += 1
             if built == 1:
