@@ -33,6 +33,7 @@ from siheyuan.quality.privacy import mask_text
 from siheyuan.quality.results import CheckResult, GateRejected, record_checks
 from siheyuan.quality.semantic import build_data_docs
 from siheyuan.readers import BatchRejected, RawRow, RowProblem, describe_columns, read_batch
+from siheyuan.settings import keep_validations
 from siheyuan.warehouse import LINEAGE_COLUMNS, connect, ensure_meta, ensure_raw_table
 
 log = logging.getLogger(__name__)
@@ -464,7 +465,7 @@ def ingest_dataset(
             outcomes.append(outcome)
         conn.execute("CHECKPOINT")
     if reports_root is not None and any(o.checks for o in outcomes):
-        build_data_docs(reports_root)
+        build_data_docs(reports_root, keep=keep_validations())
     return outcomes
 
 

@@ -15,6 +15,8 @@ WAREHOUSE_ENV = "SIHEYUAN_WAREHOUSE"
 LANDING_ENV = "SIHEYUAN_LANDING"
 KEEP_VERSIONS_ENV = "SIHEYUAN_KEEP_VERSIONS"
 DEFAULT_KEEP_VERSIONS = 10
+KEEP_VALIDATIONS_ENV = "SIHEYUAN_KEEP_VALIDATIONS"
+DEFAULT_KEEP_VALIDATIONS = 30
 
 
 def project_root() -> Path:
@@ -32,6 +34,11 @@ def resolve_landing(value: str | os.PathLike[str] | None = None) -> Path:
 
 def keep_versions() -> int:
     return int(os.environ.get(KEEP_VERSIONS_ENV, DEFAULT_KEEP_VERSIONS))
+
+
+def keep_validations() -> int:
+    """GX validation results kept per dataset (the Data Docs view; verdicts stay in meta)."""
+    return int(os.environ.get(KEEP_VALIDATIONS_ENV, DEFAULT_KEEP_VALIDATIONS))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -184,8 +185,40 @@ def validate(
     return results
 
 
-def build_data_docs(reports_root: Path) -> Path | None:
-    """Rebuild the GX Data Docs of the warehouse's GX project (offline); the index, if any."""
+def prune_validations(reports_root: Path, keep: int) -> list[str]:
+    """Delete each suite's GX validation results beyond its newest ``keep``, with their pages.
+
+    Why: Data Docs re-render every stored result on each build, so without a limit every run of
+    a long-lived warehouse gets slower and the folder grows without end. GX's files are a view;
+    the gate's verdict on every check of every batch stays in ``meta.check_result`` for good.
+    Results are folders named by their UTC run time (``20261123T174030.318024Z``), so name order
+    is time order. Returns the removed results as ``<suite>/<run time>``.
+    """
+    site = reports_root / "gx" / "uncommitted"
+    store = site / "validations"
+    pages = site / "data_docs" / "local_site" / "validations"
+    removed: list[str] = []
+    if not store.is_dir():
+        return removed
+    for suite in sorted(p for p in store.iterdir() if p.is_dir()):
+        runs = sorted((r for r in suite.glob("*/*") if r.is_dir()), key=lambda r: r.name)
+        for run in runs[: max(0, len(runs) - max(keep, 1))]:
+            relative = run.relative_to(store)
+            shutil.rmtree(run)
+            shutil.rmtree(pages / relative, ignore_errors=True)
+            removed.append(f"{suite.name}/{run.name}")
+    return removed
+
+
+def build_data_docs(reports_root: Path, keep: int | None = None) -> Path | None:
+    """Rebuild the GX Data Docs of the warehouse's GX project (offline); the index, if any.
+
+    With ``keep``, each suite's results beyond its newest ``keep`` are pruned first.
+    """
+    if keep is not None:
+        removed = prune_validations(reports_root, keep)
+        if removed:
+            log.info("GX: pruned %d validation result(s) beyond %d per suite", len(removed), keep)
     try:
         _context(str(reports_root)).build_data_docs()
     except Exception as exc:  # docs are a view; a failure to render must not fail the batch

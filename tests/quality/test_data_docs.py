@@ -1,0 +1,62 @@
+"""GX's files are a view of the gate's verdicts: bounded per suite, rebuilt offline."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from siheyuan.contracts import load_contracts
+from siheyuan.quality.config import load_settings
+from siheyuan.quality.semantic import batch_frame, build_data_docs, prune_validations, validate
+from siheyuan.readers import RawRow
+
+DATASET = "police_floating"
+
+
+def _rows(count: int) -> list[RawRow]:
+    contract = load_contracts()[DATASET]
+    base = dict.fromkeys(contract.column_names)
+    return [
+        RawRow(
+            n,
+            base
+            | {
+                "登记编号": f"LD{n:06d}",
+                "姓名": "张伟",
+                "性别": "男",
+                "出生日期": "1990-01-01",
+                "登记日期": "2026-01-01",
+                "居住事由": "务工",
+            },
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _stored_runs(root: Path, *parts: str) -> list[str]:
+    folder = root.joinpath("gx", "uncommitted", *parts, DATASET)
+    return sorted(p.name for p in folder.glob("*/*") if p.is_dir())
+
+
+def test_old_validation_results_and_their_pages_are_pruned(tmp_path: Path) -> None:
+    contract = load_contracts()[DATASET]
+    settings = load_settings(DATASET)
+    frame = batch_frame(contract, settings, _rows(5), date(2026, 11, 1))
+    for _ in range(4):
+        validate(contract, settings, frame, None, tmp_path)
+    build_data_docs(tmp_path)
+    runs = _stored_runs(tmp_path, "validations")
+    assert len(runs) == 4
+    assert _stored_runs(tmp_path, "data_docs", "local_site", "validations") == runs
+
+    index = build_data_docs(tmp_path, keep=2)
+
+    assert _stored_runs(tmp_path, "validations") == runs[2:]  # the newest two
+    assert _stored_runs(tmp_path, "data_docs", "local_site", "validations") == runs[2:]
+    assert index is not None
+    html = index.read_text(encoding="utf-8")
+    assert runs[3] in html and runs[0] not in html
+
+
+def test_pruning_without_any_results_is_a_no_op(tmp_path: Path) -> None:
+    assert prune_validations(tmp_path, 1) == []
