@@ -26,11 +26,10 @@ def model(dbt, session):
     from siheyuan.standardise.incremental import distinct_keys, pending, values_of
     from siheyuan.standardise.tables import id_number_table
 
-    latest = date.today()
-    for rel, _ in sources:
-        [(extract,)] = rel.aggregate("max(last_extract_date)").fetchall()
-        if extract is not None and extract > latest:
-            latest = extract
+    # Birth dates are judged against the newest extract date, as the quality gate does, never
+    # against the clock: the same data gives the same statuses on any day it is rebuilt.
+    extracts = [rel.aggregate("max(last_extract_date)").fetchall()[0][0] for rel, _ in sources]
+    latest = max((d for d in extracts if d is not None), default=date(1970, 1, 1))
     candidates = distinct_keys(rel.project(f'"{col}" as id_number_raw') for rel, col in sources)
     if not dbt.is_incremental:
         return id_number_table(values_of(candidates), today=latest)

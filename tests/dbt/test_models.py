@@ -54,6 +54,7 @@ ID = {
     "xuli": make_id("330106", "19860404", "028"),  # his daughter-in-law
     "zhoupeng": make_id("330106", "19840505", "019"),  # his son, her husband
 }
+UNBORN = make_id("330106", "20261110", "011")
 WANGXIUYING18 = "33010619400215022"
 WANGXIUYING18 += check_char(WANGXIUYING18)
 # wrong check digit: same body, a different final character
@@ -152,6 +153,8 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
         f("F004", None, "艾力•买买提", "男", "1985-02-30", A_CANON, phone="12345"),
         # 陈静's number with two digits of the birth date swapped: suspected, not corrected
         f("F005", CHENJING_SWAPPED, "陈静", "女", "1990-11-20", A_CANON, phone="0571 8888 1234"),
+        # born after the newest extract (2026-11-01): impossible in the data, whatever the clock
+        f("F006", UNBORN, "刘洋", "男", "2026-11-10", A_CANON),
     ]
     c = lambda fam, no, name, idn, sex, birth, rel: {  # noqa: E731
         "家庭编号": fam,
@@ -545,6 +548,11 @@ def _record(db: Path, key: str, columns: str) -> tuple:
     )
     assert len(rows) == 1, rows
     return rows[0]
+
+
+def test_an_id_born_after_the_newest_extract_is_impossible_on_any_day(warehouse: Path) -> None:
+    """Judged against the data's newest extract date, not the clock of the day dbt runs."""
+    assert _record(warehouse, "F006", "id_number_status, id_number") == ("bad_birth_date", None)
 
 
 def test_transposition_suspected_is_not_corrected(warehouse: Path) -> None:
