@@ -35,7 +35,11 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     for name in DBT_SOURCES:
         path = root / name
         files = [path] if path.is_file() else path.rglob("*") if path.is_dir() else []
-        if any(f.is_file() and f.stat().st_mtime > built for f in files):
+        # bytecode of the pytest files in tests/dbt is not a dbt source
+        if any(
+            f.is_file() and "__pycache__" not in f.parts and f.stat().st_mtime > built
+            for f in files
+        ):
             return True
     return False
 
