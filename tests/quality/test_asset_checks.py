@@ -14,6 +14,8 @@ def _blocking_from_yaml(dataset: str, kind: str) -> dict[str, bool]:
     expected = {"intake": True, "structure": False, "quarantine_share": True}
     if kind == "snapshot" and raw["batch"].get("max_row_drop_share") is not None:
         expected["row_count_change"] = True
+    if kind == "snapshot" and raw["batch"].get("warn_row_drop_share") is not None:
+        expected["row_count_drop"] = False
     for e in raw.get("expectations", []):
         expected[e["check"]] = bool(e.get("blocking", False))
     return expected

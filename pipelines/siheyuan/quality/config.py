@@ -24,6 +24,7 @@ INTAKE = "intake"
 STRUCTURE = "structure"
 QUARANTINE_SHARE = "quarantine_share"
 ROW_COUNT_CHANGE = "row_count_change"
+ROW_COUNT_DROP = "row_count_drop"
 
 
 class _Strict(BaseModel):
@@ -58,6 +59,10 @@ class BatchSettings(_Strict):
     max_quarantine_share: float = Field(ge=0, le=1)
     # Snapshots only: the largest drop of rows against the previous applied snapshot.
     max_row_drop_share: float | None = Field(default=None, ge=0, le=1)
+    # Snapshots only: a smaller drop that is reported (never blocks): a file cut cleanly at a
+    # line end loses rows without any other sign, and a drop under the blocking share is no proof
+    # that it is real.
+    warn_row_drop_share: float | None = Field(default=None, ge=0, le=1)
     # Shares are not judged on batches smaller than this (two rows out of three is no trend).
     min_rows_for_shares: int = Field(default=20, ge=1)
 
@@ -117,7 +122,7 @@ def load_settings(dataset: str, root: Path | None = None) -> QualitySettings:
     if settings.dataset != dataset:
         raise ValueError(f"{path}: dataset is {settings.dataset!r}, expected {dataset!r}")
     names = [e.check for e in settings.expectations]
-    reserved = {INTAKE, STRUCTURE, QUARANTINE_SHARE, ROW_COUNT_CHANGE}
+    reserved = {INTAKE, STRUCTURE, QUARANTINE_SHARE, ROW_COUNT_CHANGE, ROW_COUNT_DROP}
     if len(set(names)) != len(names) or reserved & set(names):
         raise ValueError(f"{path}: expectation check names must be unique and not {reserved}")
     return settings
@@ -162,6 +167,17 @@ def check_definitions(contract: SourceContract) -> list[CheckDefinition]:
                 True,
                 "Great Expectations: the snapshot has at least "
                 f"{1 - settings.batch.max_row_drop_share:.0%} of the rows of the previous one.",
+            )
+        )
+    if contract.kind == "snapshot" and settings.batch.warn_row_drop_share is not None:
+        checks.append(
+            CheckDefinition(
+                ROW_COUNT_DROP,
+                "semantic",
+                False,
+                False,
+                "Great Expectations (reported, never blocks): the snapshot has at least "
+                f"{1 - settings.batch.warn_row_drop_share:.0%} of the rows of the previous one.",
             )
         )
     checks += [

@@ -26,7 +26,12 @@ from typing import Any
 import pandas as pd
 
 from siheyuan.contracts import SourceContract
-from siheyuan.quality.config import ROW_COUNT_CHANGE, DerivedColumn, QualitySettings
+from siheyuan.quality.config import (
+    ROW_COUNT_CHANGE,
+    ROW_COUNT_DROP,
+    DerivedColumn,
+    QualitySettings,
+)
 from siheyuan.quality.results import CheckResult
 from siheyuan.quality.structure import parse_declared_date
 from siheyuan.readers import RawRow
@@ -136,17 +141,17 @@ def validate(
 
     context = _context(str(reports_root) if reports_root is not None else None)
     checks = [(e.check, e.blocking, _expectation(e.type, e.kwargs)) for e in settings.expectations]
-    drop = settings.batch.max_row_drop_share
-    if contract.kind == "snapshot" and drop is not None and previous_rows:
-        minimum = math.ceil(previous_rows * (1 - drop))
-        checks.insert(
-            0,
-            (
-                ROW_COUNT_CHANGE,
-                True,
-                gx.expectations.ExpectTableRowCountToBeBetween(min_value=minimum),
-            ),
-        )
+    drops = {
+        ROW_COUNT_CHANGE: (settings.batch.max_row_drop_share, True),
+        ROW_COUNT_DROP: (settings.batch.warn_row_drop_share, False),
+    }
+    if contract.kind == "snapshot" and previous_rows:
+        row_counts = [
+            (name, blocks, gx.expectations.ExpectTableRowCountToBeBetween(min_value=minimum))
+            for name, (drop, blocks) in drops.items()
+            if drop is not None and (minimum := math.ceil(previous_rows * (1 - drop)))
+        ]
+        checks = row_counts + checks
     source = context.data_sources.add_or_update_pandas(DATASOURCE)
     try:
         asset = source.get_asset(contract.dataset)
@@ -175,7 +180,8 @@ def validate(
             detail = f"{len(frame)} rows: too few to judge a share (min {minimum_rows})"
         if result.exception_info and result.exception_info.get("raised_exception"):
             detail = "the expectation could not be evaluated (see the GX validation result)"
-        if name == ROW_COUNT_CHANGE:
+        if name in drops:
+            drop = drops[name][0]
             threshold = f"{threshold} (previous snapshot {previous_rows} rows, max drop {drop:.0%})"
         results.append(
             CheckResult(

@@ -1,4 +1,4 @@
-"""GX's files are a view of the gate's verdicts: bounded per suite, rebuilt offline."""
+"""The semantic layer: snapshot row-count rules, and GX's files as a bounded, offline view."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from datetime import date
 from pathlib import Path
 
 from siheyuan.contracts import load_contracts
-from siheyuan.quality.config import load_settings
+from siheyuan.quality.config import (
+    ROW_COUNT_CHANGE,
+    ROW_COUNT_DROP,
+    check_definitions,
+    load_settings,
+)
 from siheyuan.quality.semantic import batch_frame, build_data_docs, prune_validations, validate
 from siheyuan.readers import RawRow
 
@@ -36,6 +41,37 @@ def _rows(count: int) -> list[RawRow]:
 def _stored_runs(root: Path, *parts: str) -> list[str]:
     folder = root.joinpath("gx", "uncommitted", *parts, DATASET)
     return sorted(p.name for p in folder.glob("*/*") if p.is_dir())
+
+
+def _row_checks(rows: int, previous: int) -> dict[str, tuple[bool, bool]]:
+    """(passed, blocking) of the two row-count checks for a snapshot of ``rows`` rows."""
+    contract = load_contracts()[DATASET]
+    settings = load_settings(DATASET)
+    frame = batch_frame(contract, settings, _rows(rows), date(2026, 11, 1))
+    results = validate(contract, settings, frame, previous, None)
+    return {
+        r.check_name: (r.passed, r.blocking)
+        for r in results
+        if r.check_name in (ROW_COUNT_CHANGE, ROW_COUNT_DROP)
+    }
+
+
+def test_a_moderate_snapshot_drop_is_reported_and_a_large_one_blocks() -> None:
+    settings = load_settings(DATASET).batch
+    assert settings.warn_row_drop_share is not None and settings.max_row_drop_share is not None
+    # 30 of 40 rows: beyond the reported drop (20 %), within the blocking one (50 %)
+    assert _row_checks(30, 40) == {ROW_COUNT_DROP: (False, False), ROW_COUNT_CHANGE: (True, True)}
+    assert _row_checks(38, 40) == {ROW_COUNT_DROP: (True, False), ROW_COUNT_CHANGE: (True, True)}
+    assert _row_checks(15, 40) == {ROW_COUNT_DROP: (False, False), ROW_COUNT_CHANGE: (False, True)}
+    # the first snapshot has nothing to compare with
+    assert _row_checks(15, 0) == {}
+
+
+def test_the_reported_drop_is_declared_as_a_non_blocking_check() -> None:
+    declared = {d.name: d for d in check_definitions(load_contracts()[DATASET])}
+    assert not declared[ROW_COUNT_DROP].blocking and not declared[ROW_COUNT_DROP].overridable
+    assert declared[ROW_COUNT_CHANGE].blocking
+    assert ROW_COUNT_DROP not in {d.name for d in check_definitions(load_contracts()["hr_insured"])}
 
 
 def test_old_validation_results_and_their_pages_are_pruned(tmp_path: Path) -> None:
