@@ -155,3 +155,72 @@ def test_accept_of_a_file_never_rejected_is_refused(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert result.stderr.startswith("error: hr_insured_20261001.csv")
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_report_json_of_an_unknown_run_fails_like_the_page(tmp_path: Path) -> None:
+    _bad_hukou(tmp_path / "landing")
+    runner = CliRunner()
+    wh = str(tmp_path / "wh")
+    runner.invoke(main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", wh])
+    page = runner.invoke(main, ["report", "--warehouse", wh, "--run", "nope"])
+    as_json = runner.invoke(main, ["report", "--warehouse", wh, "--run", "nope", "--json"])
+    assert as_json.exit_code == page.exit_code == 1
+    assert as_json.stdout == ""
+    assert _error_lines(as_json.stderr) == _error_lines(page.stderr)
+    assert len(_error_lines(as_json.stderr)) == 1
+    assert "no run 'nope'" in as_json.stderr
+    # a run that is known still lists its files
+    (run_id,) = {
+        b["run_id"]
+        for b in json.loads(runner.invoke(main, ["report", "--warehouse", wh, "--json"]).stdout)[
+            "batches"
+        ]
+    }
+    known = runner.invoke(main, ["report", "--warehouse", wh, "--run", run_id, "--json"])
+    assert known.exit_code == 0, known.output
+    assert [b["status"] for b in json.loads(known.stdout)["batches"]] == ["rejected"]
+
+
+def test_reading_commands_on_a_missing_warehouse_fail_in_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-warehouse"
+    runner = CliRunner()
+    for command in (
+        ["status"],
+        ["status", "--json"],
+        ["quarantine"],
+        ["quarantine", "--json"],
+        ["report"],
+        ["report", "--json"],
+    ):
+        result = runner.invoke(main, [*command, "--warehouse", str(missing)])
+        assert result.exit_code == 1, command
+        assert result.stdout == "", command
+        assert _error_lines(result.stderr) == [f"error: no warehouse at {missing}"], command
+    assert not missing.exists()
+
+
+def test_quarantine_of_an_unknown_dataset_names_the_known_ones(tmp_path: Path) -> None:
+    (tmp_path / "wh").mkdir()
+    result = CliRunner().invoke(
+        main, ["quarantine", "--warehouse", str(tmp_path / "wh"), "--dataset", "police_hukuo"]
+    )
+    assert result.exit_code == 1
+    (line,) = _error_lines(result.stderr)
+    assert "'police_hukuo'" in line
+    for dataset in load_contracts():
+        assert dataset in line
+    known = CliRunner().invoke(
+        main, ["quarantine", "--warehouse", str(tmp_path / "wh"), "--dataset", "police_hukou"]
+    )
+    assert known.exit_code == 0, known.output
+    assert "no quarantined rows matching the filter" in known.stdout
+
+
+def test_report_help_names_both_lists_of_the_json(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["report", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert '"batches"' in result.stdout and '"held"' in result.stdout

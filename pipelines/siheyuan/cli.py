@@ -209,7 +209,8 @@ def status(warehouse: Path | None, as_json: bool) -> None:
     """Show the current published version and the batches applied."""
     from siheyuan.status import warehouse_status
 
-    info = _read_or_exit(lambda: warehouse_status(WarehouseLayout(resolve_warehouse(warehouse))))
+    layout = _existing_warehouse(warehouse)
+    info = _read_or_exit(lambda: warehouse_status(layout))
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
         return
@@ -234,6 +235,18 @@ def status(warehouse: Path | None, as_json: bool) -> None:
     for b in info["batches"]:
         if b["status"] == "rejected":
             console.print(f"[red]rejected[/red] {b['reason']}")
+
+
+def _existing_warehouse(warehouse: Path | None) -> WarehouseLayout:
+    """The warehouse to read; a path that is not one is one clear line and exit 1.
+
+    A mistyped --warehouse must not read as "an empty warehouse" (empty lists, exit 0).
+    """
+    layout = WarehouseLayout(resolve_warehouse(warehouse))
+    if not layout.root.is_dir():
+        click.echo(f"error: no warehouse at {layout.root}", err=True)
+        sys.exit(1)
+    return layout
 
 
 def _read_or_exit(read):
@@ -264,20 +277,23 @@ def _print_json(value) -> None:
     "--json",
     "as_json",
     is_flag=True,
-    help='Print {"batches": [...]}: every batch file ever seen (with --run: that run\'s).',
+    help='Print {"batches": [...], "held": [...]}: every batch file ever seen with its outcome, '
+    "and the good files a rejected run held back (with --run: that run's).",
 )
 def report(warehouse: Path | None, out: Path | None, run_id: str | None, as_json: bool) -> None:
     """Write the auditor's report: what came in, what was rejected and why, what was published."""
-    from siheyuan.report import ledger_json, write_report
+    from siheyuan.report import ledger_json, load_report, write_report
 
-    layout = WarehouseLayout(resolve_warehouse(warehouse))
-    if not layout.root.is_dir():
-        click.echo(f"error: no warehouse at {layout.root}", err=True)
-        sys.exit(1)
-    if as_json:
-        _print_json(_read_or_exit(lambda: ledger_json(layout, run_id)))
-        return
+    layout = _existing_warehouse(warehouse)
     try:
+        if as_json:
+            ledger = _read_or_exit(lambda: ledger_json(layout, run_id))
+            if run_id is not None and not ledger["batches"] and not ledger["held"]:
+                # Nothing for that run: tell an unknown run id apart from a run with nothing to
+                # list, with the very message the page gives (load_report raises it).
+                _read_or_exit(lambda: load_report(layout, run_id))
+            _print_json(ledger)
+            return
         path = _read_or_exit(lambda: write_report(layout, out, run_id))
     except LookupError as exc:
         click.echo(f"error: {exc.args[0]}", err=True)
@@ -287,16 +303,24 @@ def report(warehouse: Path | None, out: Path | None, run_id: str | None, as_json
 
 @main.command()
 @warehouse_option
-@click.option("--dataset", default=None, help="Only rows of this dataset (e.g. police_hukou).")
+@click.option(
+    "--dataset", default=None, help="Only rows of this dataset (one of the source contracts')."
+)
 @click.option("--file", "file_name", default=None, help="Only rows of this batch file (name).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
 def quarantine(
     warehouse: Path | None, dataset: str | None, file_name: str | None, as_json: bool
 ) -> None:
     """List quarantined rows: file, row number, source key, reason (sensitive values masked)."""
+    from siheyuan.contracts import load_contracts
     from siheyuan.report import quarantine_json
 
-    layout = WarehouseLayout(resolve_warehouse(warehouse))
+    layout = _existing_warehouse(warehouse)
+    known = sorted(load_contracts())
+    if dataset is not None and dataset not in known:
+        # a typo would otherwise read as "no quarantined rows"
+        click.echo(f"error: unknown dataset {dataset!r} (datasets: {', '.join(known)})", err=True)
+        sys.exit(1)
     rows = _read_or_exit(lambda: quarantine_json(layout, dataset, file_name))
     if as_json:
         _print_json(rows)
