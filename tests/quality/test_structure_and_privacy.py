@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import pandera.pandas as pa
+import pytest
 from siheyuan.contracts import load_contracts
+from siheyuan.generate.config import world_config
 from siheyuan.quality.config import check_definitions, load_settings
-from siheyuan.quality.privacy import mask_text
+from siheyuan.quality.privacy import mask_text, sensitive_terms
 from siheyuan.quality.structure import build_schema, check_structure
 from siheyuan.readers import RawRow
 
@@ -94,3 +99,74 @@ def test_mask_text_hides_an_id_number_followed_by_a_letter_and_landlines() -> No
     assert "88888888" not in masked and "6512 3456" not in masked and "1234567" not in masked
     assert "0571-****8888" in masked and "010-****3456" in masked and "021-***4567" in masked
     assert "police_hukou_20261001.csv" in masked  # a date in a file name is not a phone
+
+
+HEALTH = "[健康信息]"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # ID numbers typed in groups: spaces, dashes, full-width digits, spaces and dashes
+        ("accepted for 330106 1985 0302 1234 ok", "accepted for 330106********1234 ok"),
+        ("330106-19850302-1234", "330106********1234"),
+        ("330106 19850302 123x", "330106********123X"),
+        ("３３０１０６\u3000１９８５\u3000０３０２\u3000１２３４", "330106********1234"),
+        ("３３０１０６－１９８５０３０２－１２３Ｘ。", "330106********123X。"),
+        ("３３０１０６１９８５０３０２１２３４", "330106********1234"),
+        # 15-digit numbers of before 1999, in groups
+        ("old 330106 850302 123", "old 330106*****2123"),
+        ("old 330106-850302-123;", "old 330106*****2123;"),
+        # a date right before the number does not hide it
+        ("2026-11-01 330106 1985 0302 1234", "2026-11-01 330106********1234"),
+        # full-width mobile numbers
+        ("call １３８１２３４５６７８", "call 138****5678"),
+        # condition words; the longest term wins (no "2型" left behind)
+        ("accepted: 高血压 patients moved", f"accepted: {HEALTH} patients moved"),
+        ("2型糖尿病、慢性阻塞性肺疾病和肺结核", f"{HEALTH}、{HEALTH}和{HEALTH}"),
+        ("严重精神障碍患者随访", f"{HEALTH}患者随访"),
+    ],
+)
+def test_mask_text_masks_grouped_id_numbers_and_condition_words(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+def _uuid_like_with_an_id_across_its_groups() -> str:
+    return "abcdef01-3301-0619-8503-021234abcdef"  # 3301-0619-8503-021234: 18 grouped digits
+
+
+def _sha256_with_a_long_digit_run() -> str:
+    """A real SHA-256 holding a run of exactly 15 or 18 decimal digits (about 1 in 100 do)."""
+    run = re.compile(r"(?<![0-9])(?:[0-9]{15}|[0-9]{18})(?![0-9])")
+    for i in range(100_000):
+        digest = hashlib.sha256(f"batch {i}".encode()).hexdigest()
+        if run.search(digest):
+            return digest
+    raise AssertionError("no SHA-256 with a 15/18-digit run found")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5 of 28 rows quarantined (17.9%), threshold 0.1389922972",
+        "share 0.138992297212345 and 0.330106198503021234",  # decimals, not numbers
+        "extract 2026-11-01 seq 3; file police_hukou_20261001.csv",
+        "rows 10 11 12 13 14 15 16 17 18",  # 18 digits in groups, no province 10
+        "rows 12 13 14 15 16 17 18 19 20",  # province 12, but no birth year 1415
+        "codes 330106 131415 161",  # 15 digits in groups, province 33, but no month 14
+        _sha256_with_a_long_digit_run(),
+        f"content {_sha256_with_a_long_digit_run()} seen",
+        _uuid_like_with_an_id_across_its_groups(),
+        "中风险地区; 慢性病 column chronic empty",  # no condition named
+    ],
+)
+def test_mask_text_keeps_ordinary_numbers_and_words_readable(text: str) -> None:
+    assert mask_text(text) == text
+
+
+def test_every_condition_the_generator_writes_is_masked() -> None:
+    label, _ = sensitive_terms()
+    conditions = world_config()["health"]["chronic"]
+    assert conditions and label == HEALTH
+    for condition in conditions:
+        assert mask_text(f"患有{condition}。") == f"患有{label}。", condition

@@ -2,23 +2,56 @@
 
 The gate never puts a delivered value of a sensitive column into a message on purpose; this is
 the second line of defence for text that quotes something (a parser's error, a column name that
-is really data, a reason an engineer typed): anything shaped like an ID number, a mobile number
-or a landline number is masked before it is stored or logged.
+is really data, a reason an engineer typed): anything shaped like an ID number (also written in
+groups, ``330106 1990 0101 1234``), a mobile number or a landline number is masked, and every
+health-condition word of ``sensitive_terms.yml`` is replaced, before the text is stored or logged.
+
+Masking must not make the text useless either: counts, shares (``0.1389922972``), dates, file
+names and hex identifiers (SHA-256, UUIDs) stay readable, because an auditor needs them.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import cache
+from pathlib import Path
 
+import yaml
+
+from siheyuan.standardise.codes import province_codes
 from siheyuan.standardise.id_number import mask_id_number
 
-# 18 characters (last may be X) or 15 digits, not inside a longer run of digits. A letter right
-# after it does not make it something else ("33010619850302123Xabc" still carries the number).
-_ID_LIKE = re.compile(r"(?<![0-9])(?:\d{17}[\dXx]|\d{15})(?![0-9])")
+TERMS_PATH = Path(__file__).with_name("sensitive_terms.yml")
+
+# Chinese input methods type full-width digits (３３０１０６…): they are read as ASCII digits.
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_FULL_WIDTH_DIGIT = re.compile("[０-９]")  # translate only when needed: it is the slow part
+_D = "[0-9]"
+_X = "[XxＸｘ]"  # the ID check character
+# Not inside a longer run of digits, and not the fraction of a decimal (0.138992297212345).
+_START = r"(?<![0-9])(?<![0-9]\.)"
+_END = r"(?![0-9])"
+
+# 18 characters (last may be X) or 15 digits. A letter right after it does not make it something
+# else ("33010619850302123Xabc" still carries the number).
+_ID_LIKE = re.compile(rf"{_START}(?:{_D}{{17}}(?:{_D}|{_X})|{_D}{{15}}){_END}")
+# Digit groups joined by single separators ("330106 1990 0101 1234", "330106-19900101-1234",
+# full-width spaces): which groups form an ID number is decided by _mask_grouped.
+_SEP = "[ \\-\u00a0\u3000\u2010-\u2014\uff0d]"
+_GROUPED = re.compile(rf"{_START}{_D}+(?:{_SEP}{_D}+)+{_X}?{_END}")
+_GROUP = re.compile(rf"{_D}+{_X}?")
 # Mainland mobile numbers, optionally +86 / 86 prefixed, with optional separators.
-_PHONE_LIKE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![0-9])")
+_PHONE_LIKE = re.compile(rf"{_START}(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{{4}}[- ]?\d{{4}}{_END}")
 # Landlines: an area code (0 + 2-3 digits, optionally in brackets) then a 7-8 digit local number.
-_LANDLINE_LIKE = re.compile(r"(?<![0-9])(?:\(0\d{2,3}\)|0\d{2,3})[- ]?\d{3,4}[- ]?\d{4}(?![0-9])")
+_LANDLINE_LIKE = re.compile(
+    rf"{_START}(?:\(0\d{{2,3}}\)|0\d{{2,3}})[- ]?\d{{3,4}}[- ]?\d{{4}}{_END}"
+)
+# Hex identifiers are kept whole: a SHA-256 often holds a run of 15 or 18 decimal digits.
+_HEX_TOKEN = re.compile(
+    r"((?<![0-9A-Za-z])(?:[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}"
+    r"|[0-9A-Fa-f]{32,})(?![0-9A-Za-z]))"
+)
 
 
 def mask_phone(value: str) -> str:
@@ -35,10 +68,79 @@ def mask_landline(value: str) -> str:
     return f"{digits[:area]}-" + "*" * (len(local) - 4) + local[-4:]
 
 
-def mask_text(text: str | None) -> str | None:
-    """``text`` with every ID-number-like, mobile-like and landline-like run masked."""
-    if text is None:
-        return None
+def _looks_like_id(chars: str) -> bool:
+    """Grouped digits that read as an ID number: a province prefix and a birth month and day.
+
+    Why more than a length check: a run of separated numbers ("rows 10 11 12 … 18") can add up
+    to 18 digits by chance; an unseparated 18-digit run cannot, so ``_ID_LIKE`` needs no test.
+    The cost: a grouped number with a mistyped province, month or day stays readable.
+    """
+    if len(chars) == 18:
+        if not chars[:17].isdigit() or chars[6:8] not in ("18", "19", "20"):
+            return False
+        month, day = chars[10:12], chars[12:14]
+    elif len(chars) == 15 and chars.isdigit():
+        month, day = chars[8:10], chars[10:12]
+    else:
+        return False
+    return chars[:2] in province_codes() and "01" <= month <= "12" and "01" <= day <= "31"
+
+
+def _mask_grouped(match: re.Match[str]) -> str:
+    """Mask each run of whole groups in ``match`` that forms an ID number, preferring 18 to 15."""
+    run = match.group(0)
+    groups = [
+        (g.start(), g.end(), unicodedata.normalize("NFKC", g.group(0)).upper())
+        for g in _GROUP.finditer(run)
+    ]
+    out, done, i = [], 0, 0
+    while i < len(groups):
+        chars, found = "", None
+        for j in range(i, len(groups)):
+            chars += groups[j][2]
+            if len(chars) in (15, 18) and _looks_like_id(chars):
+                found = (j, chars)
+            if len(chars) >= 18:
+                break
+        if found is None:
+            i += 1
+            continue
+        j, chars = found
+        out += [run[done : groups[i][0]], mask_id_number(chars)]
+        done, i = groups[j][1], j + 1
+    return "".join(out) + run[done:]
+
+
+@cache
+def sensitive_terms() -> tuple[str, re.Pattern[str]]:
+    """The mask label and one compiled pattern of every term (``sensitive_terms.yml``).
+
+    One alternation, longest term first, so ``2型糖尿病`` is masked whole and each text is
+    scanned once whatever the number of terms: ``mask_text`` runs on every reason.
+    """
+    config = yaml.safe_load(TERMS_PATH.read_text(encoding="utf-8"))
+    terms = {t.strip() for group in config["terms"].values() for t in group if t.strip()}
+    pattern = "|".join(re.escape(t) for t in sorted(terms, key=lambda t: (-len(t), t)))
+    return str(config["mask"]), re.compile(pattern)
+
+
+def _mask_plain(text: str) -> str:
+    if _FULL_WIDTH_DIGIT.search(text):
+        text = text.translate(_FULL_WIDTH_DIGITS)
+    text = _GROUPED.sub(_mask_grouped, text)
     text = _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), text)
     text = _PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), text)
-    return _LANDLINE_LIKE.sub(lambda m: mask_landline(m.group(0)), text)
+    text = _LANDLINE_LIKE.sub(lambda m: mask_landline(m.group(0)), text)
+    label, terms = sensitive_terms()
+    return terms.sub(label, text)
+
+
+def mask_text(text: str | None) -> str | None:
+    """``text`` with ID-number-like, mobile-like and landline-like runs and condition words masked.
+
+    Hex identifiers (SHA-256, UUIDs) are left whole: they are split off before masking.
+    """
+    if text is None:
+        return None
+    parts = _HEX_TOKEN.split(text)  # odd positions: the hex tokens themselves
+    return "".join(p if i % 2 else _mask_plain(p) for i, p in enumerate(parts))
