@@ -118,6 +118,7 @@ def test_quarantine_rows_carry_lineage_and_masked_reasons(layout) -> None:
         ("police_hukou_20261001.csv", 9, "P9", "missing_required"),
     ]
     assert all(ID not in r["reason"] for r in rows)
+    assert {r["batch_status"] for r in rows} == {"applied"}
     assert quarantine_json(layout, dataset="hr_insured") == []
     assert len(quarantine_json(layout, file_name="police_hukou_20261001.csv")) == 2
 
@@ -165,3 +166,43 @@ def test_an_unreadable_database_says_a_run_is_writing_it(layout, monkeypatch) ->
         WarehouseLocked, match=r"being written by a running siheyuan run \(pid 4242\)"
     ):
         ledger_json(layout)
+
+
+def test_rows_a_rejected_batch_would_quarantine_are_told_apart_and_not_counted(layout) -> None:
+    """Run r4 rejected D after reading it: its unusable rows are listed, marked ``rejected``;
+    the ledger still says nothing of D was quarantined, and the report keeps them apart."""
+    d, at = "police_hukou_20261101.csv", T0 + timedelta(minutes=40)
+    with duckdb.connect(str(layout.database)) as conn:
+        _batch(conn, d, SHA_C, "rejected", "r4", 40, "quarantine_share failed", received=20)
+        conn.execute(
+            "INSERT INTO meta.quarantine VALUES ('police_hukou_cccccccc', 'police_hukou', ?, 3, "
+            "'P3', 'missing_required', ?, 'r4', ?), ('police_hukou_cccccccc', 'police_hukou', ?, "
+            "7, NULL, 'missing_source_key', 'no source key', 'r4', ?)",
+            [d, f"required value(s) empty next to {ID}", at, d, at],
+        )
+    rows = quarantine_json(layout, file_name=d)
+    assert [(r["row_number"], r["reason_code"], r["batch_status"]) for r in rows] == [
+        (3, "missing_required", "rejected"),
+        (7, "missing_source_key", "rejected"),
+    ]
+    assert all(ID not in r["reason"] for r in rows)
+    assert [r["batch_status"] for r in quarantine_json(layout)] == [
+        "applied",
+        "applied",
+        "rejected",
+        "rejected",
+    ]
+    by_file = {b["file"]: b for b in ledger_json(layout)["batches"]}
+    assert (by_file[d]["rows_quarantined"], by_file[d]["rows_quarantined_if_accepted"]) == (0, 2)
+    first = by_file["police_hukou_20261001.csv"]
+    assert (first["rows_quarantined"], first["rows_quarantined_if_accepted"]) == (2, None)
+
+    report = load_report(layout, "r4")
+    assert report.quarantine == [] and report.quarantine_by_reason == []
+    assert [r["row_number"] for r in report.rejected_rows] == [3, 7]
+    assert report.rejected_rows_by_reason == [
+        ("police_hukou", "missing_required", 1),
+        ("police_hukou", "missing_source_key", 1),
+    ]
+    assert report.quarantine_by_reason_all == load_report(layout, "r1").quarantine_by_reason_all
+    assert sum(n for _, _, n in report.quarantine_by_reason_all) == 2  # applied rows only

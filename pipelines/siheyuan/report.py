@@ -143,6 +143,17 @@ def _rows_in_xref(conn: duckdb.DuckDBPyConnection, xref: Path | None) -> dict[st
     return counts
 
 
+def _quarantine_rows_per_batch(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    if not table_exists(conn, "meta", "quarantine"):
+        return {}
+    return {
+        batch_id: int(n)
+        for batch_id, n in conn.execute(
+            "SELECT batch_id, count(*) FROM meta.quarantine GROUP BY batch_id"
+        ).fetchall()
+    }
+
+
 def batch_ledger(conn: duckdb.DuckDBPyConnection, xref: Path | None = None) -> list[dict[str, Any]]:
     """Every batch file ever seen, once per distinct (file name, SHA-256), oldest first.
 
@@ -168,6 +179,7 @@ def batch_ledger(conn: duckdb.DuckDBPyConnection, xref: Path | None = None) -> l
             {k: o[k] for k in ("check_name", "accepted_by", "accepted_at", "reason")}
         )
     in_xref = _rows_in_xref(conn, xref)
+    listed = _quarantine_rows_per_batch(conn)
     grouped: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         grouped.setdefault((r["file_name"], r["file_sha256"]), []).append(r)
@@ -184,6 +196,11 @@ def batch_ledger(conn: duckdb.DuckDBPyConnection, xref: Path | None = None) -> l
                 "rows_accepted": last["rows_accepted"],
                 "rows_quarantined": last["rows_quarantined"],
                 "rows_duplicate": last["rows_duplicate"],
+                # a rejected batch quarantined nothing (it was not used), but the rows it would
+                # have quarantined are listed: how many (null unless rejected after reading)
+                "rows_quarantined_if_accepted": listed.get(last["batch_id"], 0)
+                if last["status"] == "rejected" and last["rows_received"] is not None
+                else None,
                 "rows_in_xref": in_xref.get(last["batch_id"], 0)
                 if last["status"] == "applied" and xref is not None
                 else None,
@@ -208,26 +225,43 @@ def batch_ledger(conn: duckdb.DuckDBPyConnection, xref: Path | None = None) -> l
     return ledger
 
 
+# The outcome of the batch a quarantine row belongs to: the registry row of the same batch and
+# run. A rejected batch's rows are the ones it *would* have quarantined (recorded with the
+# refusal); rows without a registry row predate that and belong to an applied batch.
+_BATCH_STATUS_OF_ROWS = (
+    "LEFT JOIN (SELECT batch_id, run_id, CASE WHEN bool_or(status = 'applied') THEN 'applied' "
+    "WHEN bool_or(status = 'rejected') THEN 'rejected' END AS batch_status FROM meta.batch "
+    "GROUP BY batch_id, run_id) s ON s.batch_id = q.batch_id AND s.run_id = q.run_id "
+)
+
+
 def quarantined_rows(
     conn: duckdb.DuckDBPyConnection,
     dataset: str | None = None,
     file_name: str | None = None,
     run_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows set aside with their lineage and reason, filtered by dataset, file and/or run."""
+    """Rows set aside with their lineage and reason, filtered by dataset, file and/or run.
+
+    ``batch_status`` says whether the row's batch was applied (the row is in the quarantine) or
+    rejected (the row would have been quarantined had the batch been accepted; nothing of the
+    batch was used). The ingest keeps one set of rows per batch (see ``ingest._record_quarantine``).
+    """
     if not table_exists(conn, "meta", "quarantine"):
         return []
     where, params = [], []
     for column, value in (("dataset", dataset), ("file_name", file_name), ("run_id", run_id)):
         if value is not None:
-            where.append(f"{column} = ?")
+            where.append(f"q.{column} = ?")
             params.append(value)
     rows = _dicts(
         conn.execute(
-            "SELECT file_name AS file, row_number, source_key, reason_code, reason, dataset, "
-            "batch_id, run_id, recorded_at FROM meta.quarantine "
+            "SELECT q.file_name AS file, q.row_number, q.source_key, q.reason_code, q.reason, "
+            "q.dataset, q.batch_id, q.run_id, q.recorded_at, "
+            "coalesce(s.batch_status, 'applied') AS batch_status FROM meta.quarantine q "
+            + _BATCH_STATUS_OF_ROWS
             + (f"WHERE {' AND '.join(where)} " if where else "")
-            + "ORDER BY recorded_at, file_name, row_number",
+            + "ORDER BY q.recorded_at, q.file_name, q.row_number",
             params,
         )
     )
@@ -310,9 +344,13 @@ class AuditReport:
     ledger: list[dict] = field(default_factory=list)  # every batch file ever seen
     run_batches: list[dict] = field(default_factory=list)  # registry rows of this run
     held: list[dict] = field(default_factory=list)  # good files this (rejected) run held back
-    quarantine: list[dict] = field(default_factory=list)  # this run's rows
+    quarantine: list[dict] = field(default_factory=list)  # this run's rows (applied batches)
     quarantine_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
     quarantine_by_reason_all: list[tuple[str, str, int]] = field(default_factory=list)
+    # rows this run's rejected batches would have quarantined: not in the quarantine, since
+    # nothing of a rejected batch was used, but what an auditor needs to see to fix or accept it
+    rejected_rows: list[dict] = field(default_factory=list)
+    rejected_rows_by_reason: list[tuple[str, str, int]] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)  # this run's results
     overrides: list[dict] = field(default_factory=list)  # all
     publishes: list[dict] = field(default_factory=list)  # all versions recorded
@@ -358,7 +396,8 @@ def load_report(layout: WarehouseLayout, run_id: str | None = None) -> AuditRepo
             recent = ", ".join(known[-5:]) or "none"
             raise LookupError(f"no run {run_id!r} in this warehouse (latest runs: {recent})")
         report.ledger = batch_ledger(conn, current_xref(layout))
-        all_quarantine = quarantined_rows(conn)
+        all_rows = quarantined_rows(conn)
+        all_quarantine = [r for r in all_rows if r["batch_status"] == "applied"]
         report.quarantine_by_reason_all = _by_reason(all_quarantine)
         report.overrides = read_overrides(conn)
         report.publishes = read_publishes(conn)
@@ -382,6 +421,10 @@ def load_report(layout: WarehouseLayout, run_id: str | None = None) -> AuditRepo
             report.held = read_held(conn, rid)
             report.quarantine = [r for r in all_quarantine if r["run_id"] == rid]
             report.quarantine_by_reason = _by_reason(report.quarantine)
+            report.rejected_rows = [
+                r for r in all_rows if r["run_id"] == rid and r["batch_status"] == "rejected"
+            ]
+            report.rejected_rows_by_reason = _by_reason(report.rejected_rows)
             report.checks = read_checks(conn, rid)
             report.run_publish = next((p for p in report.publishes if p["run_id"] == rid), None)
             log = layout.logs_dir / f"run-{rid}.log"
@@ -459,5 +502,7 @@ def ledger_json(layout: WarehouseLayout, run_id: str | None = None) -> dict[str,
 def quarantine_json(
     layout: WarehouseLayout, dataset: str | None = None, file_name: str | None = None
 ) -> list[dict[str, Any]]:
+    """Rows for ``siheyuan quarantine --json``: quarantined rows of applied batches and the rows
+    rejected batches would have quarantined, told apart by ``batch_status``."""
     with snapshot_connection(layout) as conn:
         return quarantined_rows(conn, dataset, file_name) if conn is not None else []
