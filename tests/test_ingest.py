@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import duckdb
@@ -241,3 +242,34 @@ def test_a_shifted_row_is_quarantined_without_a_source_key(tmp_path: Path) -> No
             "SELECT row_number, reason_code, source_key FROM meta.quarantine ORDER BY 1"
         ).fetchall()
     assert rows == [(3, "garbled_row", None), (4, "field_count_mismatch", None)]
+
+
+def test_the_ingest_log_line_does_not_claim_the_batch_is_applied(tmp_path: Path, caplog) -> None:
+    """The run may still be rejected by another file: at ingest a batch is only checked."""
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    path = _land(landing, "police_hukou_20261001.csv", [_row("P1"), _row("P2", name="")])
+    with caplog.at_level(logging.INFO, logger="siheyuan.ingest"):
+        ingest_dataset(work, live, HUKOU, landing, "run1")
+    (line,) = [r.getMessage() for r in caplog.records if path.name in r.getMessage()]
+    assert line == (
+        f"checked {path.name}: 2 received, 1 accepted, 1 quarantined, 0 duplicate "
+        "(applied when this run publishes)"
+    )
+    assert "330106198503021234" not in caplog.text
+
+
+def test_an_empty_snapshot_is_rejected_with_the_rows_it_would_quarantine(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    _land(landing, "police_hukou_20261001.csv", [_row("P1", name=""), _row("", name="x")])
+    (out,) = ingest_dataset(work, live, HUKOU, landing, "run1")
+    assert (out.status, out.reason_code, out.rows_quarantined) == ("rejected", "empty_snapshot", 0)
+    query = "SELECT row_number, reason_code, run_id FROM meta.quarantine ORDER BY 1"
+    with duckdb.connect(str(live)) as conn:  # the rejection's record: in the live database
+        assert conn.execute(query).fetchall() == [
+            (2, "missing_required", "run1"),
+            (3, "missing_source_key", "run1"),
+        ]
+    with duckdb.connect(str(work)) as conn:  # the working copy of a rejected run is discarded
+        assert conn.execute(query).fetchall() == []

@@ -9,6 +9,8 @@ Per file, the batch registry (``meta.batch``) decides:
   (applying it would roll the department's state back);
 * otherwise it is read, checked row by row, and its accepted rows are appended to
   ``raw.<dataset>`` with their lineage, its unusable rows to ``meta.quarantine`` with a reason.
+  A batch the gate refuses after reading it still has its unusable rows recorded (in the live
+  database, with the refusal), so an auditor can see which rows made it fail.
 
 Snapshot and delta semantics are applied downstream (dbt intermediate models) from the full raw
 history, so replaying the same files always rebuilds the same state.
@@ -282,17 +284,28 @@ def _previous_rows(conn, dataset: str) -> int | None:
     return int(row[0]) if row and row[0] is not None else None
 
 
-def apply_file(
-    conn,
-    contract: SourceContract,
-    f: LandedFile,
-    run_id: str,
-    reports_root: Path | None = None,
-) -> BatchOutcome:
-    """Read, check (the quality gate) and append one batch inside one transaction.
+@dataclass
+class GatedFile:
+    """One file read and judged by the gate, not yet appended.
 
-    Raises :class:`BatchRejected` (a :class:`GateRejected` with every check's result when a
-    threshold refused it) and writes nothing when the batch must not be applied.
+    ``rejection`` is set when the gate refused it *after* its rows were read: ``problems`` are
+    then the rows it would have quarantined, recorded with the rejection so that an auditor can
+    see them without accepting the file blind.
+    """
+
+    outcome: BatchOutcome
+    checked: CheckedBatch
+    problems: list[RowProblem]
+    rejection: BatchRejected | None = None
+
+
+def gate_file(
+    conn, contract: SourceContract, f: LandedFile, reports_root: Path | None = None
+) -> GatedFile:
+    """Read and check one batch (the quality gate); writes nothing.
+
+    Raises :class:`BatchRejected` when the file cannot be read as declared (no rows to show);
+    a refusal after reading is returned in :attr:`GatedFile.rejection` with the rows' problems.
     """
     result = read_batch(contract, f.path)
     structure = gate.structural(contract, result)
@@ -310,58 +323,89 @@ def apply_file(
         rows_quarantined=len(problems),
         rows_duplicate=checked.duplicates,
     )
-    if contract.kind == "snapshot" and not checked.accepted:
-        raise BatchRejected(
-            "empty_snapshot",
-            f"{f.file_name}: snapshot has no usable rows; applying it would end every record",
-            result.rows_received,
+    gated = GatedFile(outcome, checked, problems)
+    try:
+        if contract.kind == "snapshot" and not checked.accepted:
+            raise BatchRejected(
+                "empty_snapshot",
+                f"{f.file_name}: snapshot has no usable rows; applying it would end every record",
+                result.rows_received,
+            )
+        outcome.checks = gate.judge(
+            contract,
+            f.file_name,
+            f.extract_date,
+            structure.rows,
+            outcome.rows_received,
+            outcome.rows_quarantined,
+            _previous_rows(conn, contract.dataset) if contract.kind == "snapshot" else None,
+            reports_root,
+            overrides_for(conn, f.sha256),
+            [gate.intake_passed(), structure.check],
         )
-    outcome.checks = gate.judge(
-        contract,
-        f.file_name,
-        f.extract_date,
-        structure.rows,
-        outcome.rows_received,
-        outcome.rows_quarantined,
-        _previous_rows(conn, contract.dataset) if contract.kind == "snapshot" else None,
-        reports_root,
-        overrides_for(conn, f.sha256),
-        [gate.intake_passed(), structure.check],
-    )
+    except BatchRejected as exc:
+        gated.rejection = exc
+        return gated
     if result.extra_columns:
         log.warning(
             "%s: columns not in the contract are ignored: %s",
             f.file_name,
             describe_columns(result.extra_columns),
         )
+    return gated
+
+
+def _record_quarantine(
+    conn, f: LandedFile, problems: list[RowProblem], run_id: str, at: datetime
+) -> None:
+    """Write ``problems`` to ``meta.quarantine`` as this batch's one set of rows.
+
+    Rows an earlier *rejection* of the same content recorded are replaced: the listing shows one
+    set of rows per batch (the applied batch's once it is applied), and a count of quarantine
+    rows per ``batch_id`` is never inflated by a refusal that came before.
+    """
+    conn.execute(
+        "DELETE FROM meta.quarantine WHERE batch_id = ? AND run_id IN "
+        "(SELECT run_id FROM meta.batch WHERE batch_id = ? AND status = 'rejected')",
+        [f.batch_id, f.batch_id],
+    )
+    if not problems:
+        return
+    conn.executemany(
+        "INSERT INTO meta.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                f.batch_id,
+                f.dataset,
+                f.file_name,
+                p.row_number,
+                mask_text(p.source_key),  # a key can be an ID number (hr 社会保障号码)
+                p.reason_code,
+                mask_text(p.reason),
+                run_id,
+                at,
+            ]
+            for p in problems
+        ],
+    )
+
+
+def append_batch(
+    conn, contract: SourceContract, f: LandedFile, gated: GatedFile, run_id: str
+) -> BatchOutcome:
+    """Append a batch the gate let through, its quarantine and its record, in one transaction."""
+    outcome = gated.outcome
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     conn.execute("BEGIN TRANSACTION")
     try:
         row = conn.execute("SELECT coalesce(max(apply_seq), 0) + 1 FROM meta.batch").fetchone()
         outcome.apply_seq = int(row[0]) if row else 1
         table = ensure_raw_table(conn, contract)
-        arrow = _raw_arrow(contract, f, checked, outcome.apply_seq, ingested_at)
+        arrow = _raw_arrow(contract, f, gated.checked, outcome.apply_seq, ingested_at)
         conn.register("incoming_batch", arrow)
         conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_batch")
         conn.unregister("incoming_batch")
-        if problems:
-            conn.executemany(
-                "INSERT INTO meta.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        f.batch_id,
-                        f.dataset,
-                        f.file_name,
-                        p.row_number,
-                        mask_text(p.source_key),  # a key can be an ID number (hr 社会保障号码)
-                        p.reason_code,
-                        mask_text(p.reason),
-                        run_id,
-                        ingested_at,
-                    ]
-                    for p in problems
-                ],
-            )
+        _record_quarantine(conn, f, gated.problems, run_id, ingested_at)
         _record(conn, f, contract.kind, outcome, run_id)
         record_checks(conn, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks)
         conn.execute("COMMIT")
@@ -369,6 +413,32 @@ def apply_file(
         conn.execute("ROLLBACK")
         raise
     return outcome
+
+
+def _record_rejection(
+    live_db: Path,
+    f: LandedFile,
+    kind: str,
+    outcome: BatchOutcome,
+    problems: list[RowProblem] | None,
+    run_id: str,
+) -> None:
+    """Record a refusal in the live database: the batch row, every check's result and — when its
+    rows were read (``problems`` not None) — the rows it would have quarantined."""
+    with connect(live_db) as live:
+        ensure_meta(live)
+        live.execute("BEGIN TRANSACTION")
+        try:
+            if problems is not None:
+                _record_quarantine(
+                    live, f, problems, run_id, datetime.now(UTC).replace(tzinfo=None)
+                )
+            _record(live, f, kind, outcome, run_id)
+            record_checks(live, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks)
+            live.execute("COMMIT")
+        except BaseException:
+            live.execute("ROLLBACK")
+            raise
 
 
 def ingest_dataset(
@@ -381,10 +451,11 @@ def ingest_dataset(
 ) -> list[BatchOutcome]:
     """Apply every new batch of ``contract``'s dataset. Stops at the first rejected file.
 
-    Rejections — the batch row and every check's result — are recorded in the live database (the
-    working copy of a failed run is thrown away, but an auditor must still see that the file was
-    refused, and why). A file rejected before and unchanged is refused again without reading it,
-    unless an override was recorded for its content since: then it goes through the gate again.
+    Rejections — the batch row, every check's result and, when its rows were read, the rows it
+    would have quarantined — are recorded in the live database (the working copy of a failed run
+    is thrown away, but an auditor must still see that the file was refused, and why). A file
+    rejected before and unchanged is refused again without reading it, unless an override was
+    recorded for its content since: then it goes through the gate again.
     ``reports_root`` is where the GX project and its Data Docs live (None: in memory only).
     """
     files, _ = discover(landing, {contract.dataset: contract}, {contract.dataset})
@@ -415,6 +486,7 @@ def ingest_dataset(
                 outcomes.append(outcome)
                 continue
             rechecked = False
+            problems: list[RowProblem] | None = None  # None: its rows were not checked
             try:
                 if seen.get((f.file_name, f.sha256)) == "rejected" and not (
                     rechecked := bool(overrides_for(conn, f.sha256))
@@ -427,7 +499,11 @@ def ingest_dataset(
                     code, reason = prior if prior else ("rejected", f"{f.file_name}: rejected")
                     raise BatchRejected(code, f"{reason} (unchanged since it was rejected)")
                 _check_order(contract, f, latest)
-                outcome = apply_file(conn, contract, f, run_id, reports_root)
+                gated = gate_file(conn, contract, f, reports_root)
+                problems = gated.problems
+                if gated.rejection is not None:
+                    raise gated.rejection
+                outcome = append_batch(conn, contract, f, gated, run_id)
             except BatchRejected as exc:
                 outcome = BatchOutcome(
                     f.file_name,
@@ -440,12 +516,7 @@ def ingest_dataset(
                     checks=_checks_of_rejection(contract, exc),
                 )
                 if seen.get((f.file_name, f.sha256)) != "rejected" or rechecked:
-                    with connect(live_db) as live:
-                        ensure_meta(live)
-                        _record(live, f, contract.kind, outcome, run_id)
-                        record_checks(
-                            live, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks
-                        )
+                    _record_rejection(live_db, f, contract.kind, outcome, problems, run_id)
                 outcomes.append(outcome)
                 # short, one line: the full reason is in the registry, the report and the run's
                 # one-line error (a long line wraps into several in a log viewer)
@@ -454,8 +525,10 @@ def ingest_dataset(
             applied[f.sha256] = outcome.rows_received or 0
             seen[(f.file_name, f.sha256)] = "applied"
             latest = (f.extract_date, f.seq, f.file_name, f.sha256)
+            # Not "applied": the run may still be rejected (another file) and publish nothing.
             log.info(
-                "applied %s: %d received, %d accepted, %d quarantined, %d duplicate",
+                "checked %s: %d received, %d accepted, %d quarantined, %d duplicate "
+                "(applied when this run publishes)",
                 f.file_name,
                 outcome.rows_received,
                 outcome.rows_accepted,

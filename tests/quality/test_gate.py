@@ -9,7 +9,9 @@ import duckdb
 import pytest
 from siheyuan.contracts import load_contracts
 from siheyuan.ingest import ingest_dataset
+from siheyuan.quality.config import load_settings
 from siheyuan.quality.overrides import accept_batch
+from siheyuan.report import quarantine_json
 from siheyuan.settings import WarehouseLayout
 from siheyuan.standardise.id_number import check_char
 from siheyuan.warehouse import initialise
@@ -22,6 +24,10 @@ HEADER = ",".join(HUKOU.column_names)
 def _id(n: int) -> str:
     body = f"33010619850302{n % 1000:03d}"
     return body + check_char(body)
+
+
+def _bad_check_digit(id_number: str) -> str:
+    return id_number[:17] + ("0" if id_number[17] != "0" else "1")
 
 
 def _row(n: int, name: str = "张伟", id_number: str | None = None) -> str:
@@ -92,7 +98,7 @@ def test_too_many_quarantined_rows_reject_the_batch_and_an_override_accepts_it(
 def test_a_changed_file_needs_a_new_override(tmp_path: Path, dbs) -> None:
     work, layout = dbs
     landing = tmp_path / "landing"
-    bad = [_row(n, id_number=_id(n)[:17] + ("0" if _id(n)[17] != "0" else "1")) for n in range(20)]
+    bad = [_row(n, id_number=_bad_check_digit(_id(n))) for n in range(20)]
     path = _land(landing, "police_hukou_20261001.csv", [_row(n) for n in range(20, 40)] + bad)
     (outcome,) = ingest_dataset(work, layout.database, HUKOU, landing, "run1")
     assert outcome.reason_code == "id_number_valid"
@@ -113,3 +119,65 @@ def test_small_batches_are_not_judged_by_shares(tmp_path: Path, dbs) -> None:
     by_name = {c.check_name: c for c in outcome.checks}
     assert not by_name["id_number_valid"].passed and not by_name["id_number_valid"].blocking
     assert "too few" in (by_name["quarantine_share"].detail or "")
+
+
+def _listing(layout: WarehouseLayout, file_name: str) -> list[tuple[int, str, str, str]]:
+    return [
+        (r["row_number"], r["reason_code"], r["batch_status"], r["run_id"])
+        for r in quarantine_json(layout, file_name=file_name)
+    ]
+
+
+def test_the_rows_a_rejected_batch_would_quarantine_are_listed_once_until_it_is_applied(
+    tmp_path: Path, dbs
+) -> None:
+    """An auditor sees which rows failed a batch without accepting it blind (UAT item 1)."""
+    work, layout = dbs
+    landing = tmp_path / "landing"
+    share = load_settings("police_hukou").batch.max_quarantine_share
+    good = 22
+    bad_ids = 4  # bad check digits: also fails id_number_valid (at least 90 % valid)
+    rows = [_row(n) for n in range(good)]
+    rows[:bad_ids] = [_row(n, id_number=_bad_check_digit(_id(n))) for n in range(bad_ids)]
+    rows += [_row(good, name=""), "," + _row(good + 1).split(",", 1)[1]]  # no name, no key
+    assert 2 / len(rows) > share  # more unusable rows than the YAML lets through
+    path = _land(landing, "police_hukou_20261001.csv", rows)
+    unusable = [(len(rows), "missing_required"), (len(rows) + 1, "missing_source_key")]
+
+    (first,) = ingest_dataset(work, layout.database, HUKOU, landing, "run1")
+    assert (first.status, first.reason_code) == ("rejected", "quarantine_share")
+    assert first.rows_quarantined == 0  # nothing of a rejected batch is in the quarantine
+    assert _listing(layout, path.name) == [(n, c, "rejected", "run1") for n, c in unusable]
+
+    shutil.copy(layout.database, work)  # refused again unchanged: not re-read, nothing added
+    ingest_dataset(work, layout.database, HUKOU, landing, "run2")
+    assert _listing(layout, path.name) == [(n, c, "rejected", "run1") for n, c in unusable]
+
+    # accepted for the share, re-checked, rejected again for its ID numbers: one set of rows
+    accept_batch(layout, path.name, "quarantine_share", "李工", "two rows follow next week")
+    shutil.copy(layout.database, work)
+    (again,) = ingest_dataset(work, layout.database, HUKOU, landing, "run3")
+    assert (again.status, again.reason_code) == ("rejected", "id_number_valid")
+    assert _listing(layout, path.name) == [(n, c, "rejected", "run3") for n, c in unusable]
+
+    accept_batch(layout, path.name, "id_number_valid", "李工", "department confirmed")
+    shutil.copy(layout.database, work)
+    (applied,) = ingest_dataset(work, layout.database, HUKOU, landing, "run4")
+    assert applied.status == "applied" and applied.rows_quarantined == len(unusable)
+    shutil.copy(work, layout.database)  # the run publishes: its working copy becomes live
+    assert _listing(layout, path.name) == [(n, c, "applied", "run4") for n, c in unusable]
+    with duckdb.connect(str(layout.database)) as conn:  # what dbt and the ledger join on
+        assert conn.execute(
+            "SELECT count(*) FROM meta.quarantine WHERE batch_id = ?", [applied.batch_id]
+        ).fetchone() == (len(unusable),)
+
+
+def test_a_batch_refused_before_its_rows_are_read_lists_no_rows(tmp_path: Path, dbs) -> None:
+    work, layout = dbs
+    landing = tmp_path / "landing"
+    path = landing / "police" / "police_hukou_20261001.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("人员编号\nP1\n,\n", encoding="utf-8")  # a declared column missing
+    (outcome,) = ingest_dataset(work, layout.database, HUKOU, landing, "run1")
+    assert outcome.status == "rejected" and outcome.rows_received is None
+    assert quarantine_json(layout, file_name=path.name) == []
