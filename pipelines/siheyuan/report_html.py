@@ -16,6 +16,7 @@ from siheyuan.report import AuditReport
 
 # Long lists are cut in the page; the CLI prints them whole.
 MAX_QUARANTINE_ROWS = 2000
+MAX_NAMED_HELD = 10  # held files named in the summary; the held section lists every one
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei","Noto Sans CJK SC",
@@ -67,6 +68,16 @@ def _link(target: Path, base: Path, text: str) -> str:
     return f'<a href="{e(href)}">{e(text)}</a>'
 
 
+def _reason(file_name: str | None, reason: str | None) -> str | None:
+    """``reason`` without a leading ``"<file_name>: "``: the page shows the file next to it.
+
+    Readers and the gate start a reason with the file name so it stands alone in a log or in
+    ``report --json`` (where it stays as stored); on the page it would read "X.csv: X.csv: …".
+    """
+    prefix = f"{file_name}: "
+    return reason[len(prefix) :] if reason and file_name and reason.startswith(prefix) else reason
+
+
 def _balanced(b: dict) -> str:
     if b["status"] != "applied" or b.get("rows_received") is None:
         return "—"
@@ -84,10 +95,13 @@ def _summary(r: AuditReport) -> str:
     def total(key: str) -> str:
         return e(sum(b[key] or 0 for b in applied))
 
+    # Held files have no outcome row of their own (meta.held, not meta.batch), but the run saw
+    # them: the count is every file, or a run of 6 new files would say it received 3.
     items = [
-        f"Files received in this run: <b>{len(statuses)}</b> — "
+        f"Files received in this run: <b>{len(statuses) + len(r.held)}</b> — "
         f"{statuses.count('applied')} applied, {statuses.count('duplicate')} duplicate "
-        f"(already applied, no effect), {statuses.count('rejected')} rejected.",
+        f"(already applied, no effect), {statuses.count('rejected')} rejected"
+        + (f", {len(r.held)} held back (not applied)." if r.held else "."),
         f"Rows received in applied files: <b>{total('rows_received')}</b>; accepted "
         f"{total('rows_accepted')}, quarantined {total('rows_quarantined')}, duplicate rows "
         f"collapsed {total('rows_duplicate')}.",
@@ -95,13 +109,17 @@ def _summary(r: AuditReport) -> str:
     for b in r.run_batches:
         if b["status"] == "rejected":
             items.append(
-                f'<span class="rejected">Rejected</span> {e(b["file_name"])}: {e(b["reason"])}'
+                f'<span class="rejected">Rejected</span> {e(b["file_name"])}: '
+                f"{e(_reason(b['file_name'], b['reason']))}"
             )
     if r.held:
+        names = [h["file_name"] for h in r.held]
+        shown = ", ".join(e(n) for n in names[:MAX_NAMED_HELD])
+        more = f" and {len(names) - MAX_NAMED_HELD} more" if len(names) > MAX_NAMED_HELD else ""
         items.append(
-            f'<span class="held">Held back</span> {len(r.held)} other new file(s), not applied '
-            f"because the run was rejected (see below); the next run that is not rejected "
-            "applies them."
+            f'<span class="held">Held back</span> {len(names)} other new file(s): {shown}{more} '
+            "— not applied because the run was rejected (see below); the next run that is not "
+            "rejected applies them."
         )
     failed = [c for c in r.checks if not c["passed"]]
     items.append(
@@ -128,7 +146,7 @@ def _batch_rows(batches: Iterable[dict], file_key: str) -> list[list[str]]:
             e(b[file_key]),
             e(b["dataset"]),
             _status(b["status"]),
-            e(b["reason"]),
+            e(_reason(b[file_key], b["reason"])),
             e(b["rows_received"]),
             e(b["rows_accepted"]),
             e(b["rows_quarantined"]),
@@ -331,7 +349,13 @@ def render(r: AuditReport, out_dir: Path) -> str:
         _table(
             ("file", "dataset", "reason", "first seen (UTC)", "run"),
             (
-                [e(b["file"]), e(b["dataset"]), e(b["reason"]), e(b["first_seen"]), e(b["run_id"])]
+                [
+                    e(b["file"]),
+                    e(b["dataset"]),
+                    e(_reason(b["file"], b["reason"])),
+                    e(b["first_seen"]),
+                    e(b["run_id"]),
+                ]
                 for b in rejected_ever
             ),
             set(),
