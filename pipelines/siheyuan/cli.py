@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from siheyuan.settings import (
@@ -206,7 +207,11 @@ def generate(persons: int, seed: int, out: Path, round_no: int) -> None:
 @warehouse_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def status(warehouse: Path | None, as_json: bool) -> None:
-    """Show the current published version and the batches applied."""
+    """Show the current published version, the batches seen and the rejections still open.
+
+    A rejection that a later run resolved (the same content applied after an override, a
+    corrected file of that name, or a later snapshot) is marked "rejected, resolved".
+    """
     from siheyuan.status import warehouse_status
 
     layout = _existing_warehouse(warehouse)
@@ -226,15 +231,20 @@ def status(warehouse: Path | None, as_json: bool) -> None:
             str(b["apply_seq"] or "-"),
             b["file_name"],
             b["dataset"],
-            b["status"],
+            b["status"] + (", resolved" if b["resolution"] else ""),
             f"{b['rows_accepted'] or 0:,}",
             f"{b['rows_quarantined'] or 0:,}",
             str(b["recorded_at"])[:19],
         )
     console.print(table)
     for b in info["batches"]:
-        if b["status"] == "rejected":
-            console.print(f"[red]rejected[/red] {b['reason']}")
+        if b["status"] == "rejected" and not b["resolution"]:
+            console.print(f"[red]rejected[/red] {escape(b['reason'] or '')}", highlight=False)
+    if info["resolved_rejections"]:
+        console.print(
+            f"{info['resolved_rejections']} earlier rejection(s) resolved since: a later run "
+            "applied that content, a corrected file or a later snapshot (status --json says which)"
+        )
 
 
 def _existing_warehouse(warehouse: Path | None) -> WarehouseLayout:

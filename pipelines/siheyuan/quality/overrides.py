@@ -17,6 +17,7 @@ from siheyuan.contracts import load_contracts
 from siheyuan.landing import file_sha256
 from siheyuan.quality.config import check_definitions
 from siheyuan.quality.privacy import mask_text
+from siheyuan.rejections import Rejection, resolution
 from siheyuan.runlock import RunLock
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import connect, ensure_meta
@@ -45,9 +46,12 @@ def accept_batch(
 ) -> Override:
     """Record that ``file_name`` (as last rejected) may pass ``check_name``; return the override.
 
-    Raises ``ValueError`` (one line for the engineer) when the file was never rejected, the check
-    did not fail for it, the check cannot be overridden, or who/why is missing. Takes the
-    warehouse's run lock (``WarehouseBusy`` while a run is going on).
+    Raises ``ValueError`` (one line for the engineer) when the file was never rejected, its
+    rejection is already resolved (that content, a corrected file or a later snapshot was applied
+    since: see ``siheyuan.rejections``), the content already has an override for that check, the
+    check did not fail for it, the check cannot be overridden, or who/why is missing. A second
+    override would only add an audit entry that changes nothing. Takes the warehouse's run lock
+    (``WarehouseBusy`` while a run is going on).
     """
     if not accepted_by.strip() or not reason.strip():
         raise ValueError("an override needs who accepts it and why")
@@ -57,13 +61,31 @@ def accept_batch(
     with RunLock(layout.lock_file), connect(layout.database) as conn:
         ensure_meta(conn)
         batch = conn.execute(
-            "SELECT dataset, file_sha256, batch_id FROM meta.batch WHERE file_name = ? "
-            "AND status = 'rejected' ORDER BY recorded_at DESC LIMIT 1",
+            "SELECT batch_id, reason_code, dataset, file_name, file_sha256, kind, extract_date, "
+            "seq, recorded_at FROM meta.batch WHERE file_name = ? AND status = 'rejected' "
+            "ORDER BY recorded_at DESC LIMIT 1",
             [file_name],
         ).fetchone()
         if batch is None:
             raise ValueError(f"{file_name}: no rejected batch of that name")
-        dataset, sha256, batch_id = batch
+        batch_id, reason_code, rejected = batch[0], batch[1], Rejection(*batch[2:])
+        dataset, sha256 = rejected.dataset, rejected.file_sha256
+        later = resolution(conn, rejected)
+        if later is not None:
+            raise ValueError(
+                f"{file_name}: nothing to accept: {later.describe(rejected)} after it was rejected"
+            )
+        existing = overrides_for(conn, sha256).get(check_name)
+        if existing is not None:
+            since = (
+                "the next run applies it"
+                if existing.accepted_at >= rejected.recorded_at
+                else f"a later run rejected it for another check ({reason_code})"
+            )
+            raise ValueError(
+                f"{file_name}: content {sha256[:12]}… is already accepted for {check_name} "
+                f"by {existing.accepted_by} at {existing.accepted_at:%Y-%m-%d %H:%M} UTC; {since}"
+            )
         definitions = {d.name: d for d in check_definitions(load_contracts()[dataset])}
         definition = definitions.get(check_name)
         if definition is None or not definition.overridable:
