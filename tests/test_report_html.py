@@ -6,9 +6,13 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
-from siheyuan.report import AuditReport
+from siheyuan.contracts import load_contracts
+from siheyuan.report import AuditReport, ledger_json, write_report
 from siheyuan.report_html import MAX_NAMED_HELD, _reason, render
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import initialise
 
 REJECTED = "civil_assistance_20261101.xlsx"
 REJECTED_REASON = (
@@ -115,3 +119,30 @@ def test_only_a_leading_own_file_name_is_dropped(
     file_name: str | None, reason: str | None, shown: str | None
 ) -> None:
     assert _reason(file_name, reason) == shown
+
+
+def test_an_override_reason_with_a_grouped_id_and_a_condition_is_masked_everywhere(
+    tmp_path: Path,
+) -> None:
+    # As stored by a warehouse written before mask_text knew these forms (UAT finding 10).
+    layout = WarehouseLayout(tmp_path / "wh")
+    initialise(layout.database, load_contracts())
+    typed = "resident 330106 1985 0302 1234 (高血压) moved out: the drop is real"
+    with duckdb.connect(str(layout.database)) as conn:
+        conn.execute(
+            "INSERT INTO meta.batch VALUES ('b1', 'police_hukou', 'police', ?, ?, "
+            "DATE '2026-10-01', 0, 'snapshot', NULL, 'rejected', 'row_count_drop', ?, "
+            "10, 0, 0, 0, 'r1', TIMESTAMP '2026-11-01 08:00')",
+            [REJECTED, "f" * 64, f"{REJECTED}: check row_count_drop failed"],
+        )
+        conn.execute(
+            "INSERT INTO meta.override VALUES ('police_hukou', ?, ?, 'row_count_drop', '王芳', "
+            "TIMESTAMP '2026-11-01 09:00', ?)",
+            [REJECTED, "f" * 64, typed],
+        )
+    page = write_report(layout).read_text(encoding="utf-8")
+    (entry,) = ledger_json(layout)["batches"]
+    assert entry["reason"] == f"{REJECTED}: check row_count_drop failed"  # JSON: as stored
+    for text in (page, entry["overrides"][0]["reason"]):
+        assert "1985 0302" not in text and "高血压" not in text
+        assert "330106********1234 ([健康信息]) moved out" in text
