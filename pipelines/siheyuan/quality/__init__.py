@@ -6,7 +6,8 @@
 * ``gate``       — one batch's verdict: quarantine share, suite, overrides → apply or reject
 * ``overrides``  — ``accept_batch``: deliberately accept a batch a threshold blocked
 * ``results``    — ``CheckResult`` and ``meta.check_result``
-* ``privacy``    — masking of ID numbers and phones in any text the gate writes
+* ``privacy``    — masking of ID numbers (also written in groups), phones and health-condition
+  words (``sensitive_terms.yml``) in any text the gate writes
 """
 
 from __future__ import annotations
