@@ -200,6 +200,8 @@ def test_rows_a_rejected_batch_would_quarantine_are_told_apart_and_not_counted(l
     report = load_report(layout, "r4")
     assert report.quarantine == [] and report.quarantine_by_reason == []
     assert [r["row_number"] for r in report.rejected_rows] == [3, 7]
+    (batch,) = report.run_batches
+    assert (batch["rows_quarantined"], batch["rows_quarantined_if_accepted"]) == (0, 2)
     assert report.rejected_rows_by_reason == [
         ("police_hukou", "missing_required", 1),
         ("police_hukou", "missing_source_key", 1),

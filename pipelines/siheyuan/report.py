@@ -430,8 +430,12 @@ def load_report(layout: WarehouseLayout, run_id: str | None = None) -> AuditRepo
             log = layout.logs_dir / f"run-{rid}.log"
             report.run_log = log if log.exists() else None
     in_xref = {b["batch_id"]: b["rows_in_xref"] for b in report.ledger}
+    if_accepted = {b["batch_id"]: b["rows_quarantined_if_accepted"] for b in report.ledger}
     for b in report.run_batches:
         b["rows_in_xref"] = in_xref.get(b["batch_id"]) if b["status"] == "applied" else None
+        b["rows_quarantined_if_accepted"] = (
+            if_accepted.get(b["batch_id"]) if b["status"] == "rejected" else None
+        )
     return report
 
 
