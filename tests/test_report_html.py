@@ -146,3 +146,36 @@ def test_an_override_reason_with_a_grouped_id_and_a_condition_is_masked_everywhe
     for text in (page, entry["overrides"][0]["reason"]):
         assert "1985 0302" not in text and "高血压" not in text
         assert "330106********1234 ([健康信息]) moved out" in text
+
+
+def test_rows_a_rejected_file_would_quarantine_are_shown_apart_from_applied_ones() -> None:
+    rejected = {
+        **_batch(REJECTED, "rejected", REJECTED_REASON, received=28),
+        "rows_accepted": 0,
+        "rows_quarantined_if_accepted": 5,
+    }
+    report = _report([rejected], [])
+    report.rejected_rows = [
+        {
+            "file": REJECTED,
+            "row_number": n,
+            "source_key": None,
+            "reason_code": "missing_required",
+            "reason": "姓名 is empty",
+        }
+        for n in (3, 7, 9, 11, 20)
+    ]
+    report.rejected_rows_by_reason = [("civil_assistance", "missing_required", 5)]
+    page = render(report, Path("/wh/reports"))
+    assert "would have quarantined 5 row(s)" in page
+    assert "Rows the rejected file(s) would have quarantined (not applied)" in page
+    assert "0 (5 if accepted)" in page
+    assert "Every quarantined row of this run" not in page  # nothing was applied
+
+
+def test_a_run_without_rejected_rows_shows_no_would_be_section() -> None:
+    page = render(
+        _report([_batch("police_hukou_20261101.csv", "applied", received=3)], []),
+        Path("/wh/reports"),
+    )
+    assert "would have quarantined" not in page and "if accepted" not in page

@@ -140,6 +140,13 @@ def _summary(r: AuditReport) -> str:
     return '<ul class="summary">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
+def _quarantined(b: dict) -> str:
+    """A rejected batch quarantined nothing; say how many rows it would have, if it was read."""
+    would = b.get("rows_quarantined_if_accepted")
+    cell = e(b["rows_quarantined"])
+    return cell if would is None else f"{cell} ({e(would)} if accepted)"
+
+
 def _batch_rows(batches: Iterable[dict], file_key: str) -> list[list[str]]:
     return [
         [
@@ -149,7 +156,7 @@ def _batch_rows(batches: Iterable[dict], file_key: str) -> list[list[str]]:
             e(_reason(b[file_key], b["reason"])),
             e(b["rows_received"]),
             e(b["rows_accepted"]),
-            e(b["rows_quarantined"]),
+            _quarantined(b),
             e(b["rows_duplicate"]),
             e(b.get("rows_in_xref")),
             _balanced(b),
@@ -172,43 +179,56 @@ BATCH_HEADERS = (
 )
 
 
+def _by_reason(counts: list[tuple[str, str, int]]) -> str:
+    return _table(
+        ("dataset", "reason code", "rows"), ([e(d), e(c), e(n)] for d, c, n in counts), {2}
+    )
+
+
+def _row_list(title: str, rows: list[dict[str, Any]]) -> str:
+    """Quarantine rows (file, row, key, reason), the first MAX_QUARANTINE_ROWS of them."""
+    shown = rows[:MAX_QUARANTINE_ROWS]
+    parts = [f"<h3>{title}</h3>"]
+    if len(rows) > len(shown):
+        parts.append(
+            f'<p class="muted">The first {len(shown):,} of {len(rows):,} rows; '
+            "<code>siheyuan quarantine --json</code> lists them all.</p>"
+        )
+    cells = (
+        [e(q["file"]), e(q["row_number"]), e(q["source_key"]), e(q["reason_code"]), e(q["reason"])]
+        for q in shown
+    )
+    parts.append(_table(("file", "row", "source key", "reason code", "reason"), cells, {1}))
+    return "".join(parts)
+
+
 def _quarantine_section(r: AuditReport) -> str:
     parts = ["<h2>Quarantined rows</h2>"]
+    none_this_run = "No row was quarantined in this run."
+    if r.rejected_rows and not r.quarantine_by_reason:
+        none_this_run = (
+            "No row was quarantined in this run (nothing of the rejected file(s) was applied). "
+            f"The rejected file(s) would have quarantined {len(r.rejected_rows):,} row(s), "
+            "listed below."
+        )
     for scope, counts, none in (
-        ("this run", r.quarantine_by_reason, "No row was quarantined in this run."),
+        ("this run", r.quarantine_by_reason, none_this_run),
         ("all runs", r.quarantine_by_reason_all, "No row has ever been quarantined."),
     ):
         parts.append(f"<h3>By dataset and reason — {scope}</h3>")
-        rows = ([e(d), e(c), e(n)] for d, c, n in counts)
-        parts.append(
-            _table(("dataset", "reason code", "rows"), rows, {2})
-            if counts
-            else f'<p class="muted">{none}</p>'
-        )
+        parts.append(_by_reason(counts) if counts else f'<p class="muted">{none}</p>')
     if r.quarantine:
-        shown = r.quarantine[:MAX_QUARANTINE_ROWS]
-        parts.append("<h3>Every quarantined row of this run</h3>")
-        if len(r.quarantine) > len(shown):
-            parts.append(
-                f'<p class="muted">The first {len(shown):,} of {len(r.quarantine):,} rows; '
-                "<code>siheyuan quarantine --json</code> lists them all.</p>"
-            )
+        parts.append(_row_list("Every quarantined row of this run", r.quarantine))
+    if r.rejected_rows:
         parts.append(
-            _table(
-                ("file", "row", "source key", "reason code", "reason"),
-                (
-                    [
-                        e(q["file"]),
-                        e(q["row_number"]),
-                        e(q["source_key"]),
-                        e(q["reason_code"]),
-                        e(q["reason"]),
-                    ]
-                    for q in shown
-                ),
-                {1},
-            )
+            "<h3>Rows the rejected file(s) would have quarantined (not applied)</h3>"
+            '<p class="muted">Nothing of a rejected file was used. These rows would be set aside '
+            "if the file were accepted (<code>siheyuan accept</code>); "
+            "<code>siheyuan quarantine --file FILE --json</code> lists them with "
+            "<code>batch_status</code> <code>rejected</code>.</p>"
         )
+        parts.append(_by_reason(r.rejected_rows_by_reason))
+        parts.append(_row_list("Every row they would have quarantined", r.rejected_rows))
     return "".join(parts)
 
 
