@@ -404,19 +404,29 @@ def accept(
     required=True,
     help="The truth folder siheyuan generate wrote (or one of its round_<K> folders).",
 )
+@click.option(
+    "--round",
+    "round_no",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The round of the truth to compare with (default: the latest round the warehouse has "
+    "applied, every file of it). An error if the warehouse has not applied it.",
+)
 @warehouse_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def evaluate(truth: Path, warehouse: Path | None, as_json: bool) -> None:
+def evaluate(truth: Path, round_no: int | None, warehouse: Path | None, as_json: bool) -> None:
     """Measure a run against the generator's ground truth (ID numbers, building keys).
 
-    Exits 1 when a target is missed, so a release check can gate on it.
+    Prints which round of the truth it compared with. Exits 1 when a target is missed, so a
+    release check can gate on it, and when the warehouse has not applied the round.
     """
     from siheyuan.evaluate import evaluate as measure
     from siheyuan.evaluate import format_text
 
+    layout = _existing_warehouse(warehouse)
     try:
-        result = _read_or_exit(lambda: measure(truth, resolve_warehouse(warehouse)))
-    except FileNotFoundError as exc:
+        result = _read_or_exit(lambda: measure(truth, layout.root, round_no))
+    except (FileNotFoundError, LookupError) as exc:  # LookupError: the round was not applied
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     if as_json:

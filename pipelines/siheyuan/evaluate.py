@@ -13,6 +13,9 @@ and reports figures an engineer can compare across releases:
   is kept as delivered; entity resolution is what catches it.
 * **Buildings** — see ``evaluate_address``: correct, wrong and unplaced building keys.
 
+Both compare with one round of the truth: the one asked for, else the latest round the warehouse
+has applied (``evaluate_round``), named in the result.
+
 It reads the warehouse database read-only (per-record standardised values are intermediate
 tables, not part of the consumer contract), so it must not run while a run holds the file.
 """
@@ -30,6 +33,7 @@ from .evaluate_address import (
     truth_round_dir,
     warehouse_snapshot,
 )
+from .evaluate_round import choose_round
 
 #: Dirt kinds after which the true number cannot be recovered without guessing.
 UNRECOVERABLE_ID_DIRT = ("id_bad_check", "id_transposed", "id_excel_numeric")
@@ -144,13 +148,21 @@ def _id_figures(
     }
 
 
-def evaluate(truth_dir: Path, warehouse: Path) -> dict[str, Any]:
-    """Every measure, as one JSON-ready document."""
+def evaluate(truth_dir: Path, warehouse: Path, round_no: int | None = None) -> dict[str, Any]:
+    """Every measure, as one JSON-ready document, against one round of the truth.
+
+    The round is ``round_no`` when given, else the latest the warehouse has applied (see
+    ``evaluate_round``); ``RoundNotApplied`` when the warehouse does not hold it.
+    """
     with warehouse_snapshot(Path(warehouse)) as conn:
-        ids = evaluate_id_numbers(truth_dir, warehouse, conn)
-        buildings = evaluate_buildings(truth_dir, warehouse, conn)
+        choice = choose_round(Path(truth_dir), conn, round_no)
+        ids = evaluate_id_numbers(choice.round.folder, warehouse, conn)
+        buildings = evaluate_buildings(choice.round.folder, warehouse, conn)
     return {
         "truth": ids.pop("truth"),
+        "round": choice.round.number,
+        "round_chosen": choice.chosen,  # requested | latest applied
+        "round_notes": choice.notes,
         "warehouse": str(warehouse),
         "id_numbers": ids,
         "buildings": {k: v for k, v in buildings.items() if k not in ("truth", "warehouse")},
@@ -165,6 +177,8 @@ def format_text(result: dict[str, Any]) -> str:
     left_out -= ids["unrecoverable_valid_by_chance"]
     lines = [
         f"truth: {result['truth']}",
+        f"round: {result['round']} ({result['round_chosen']})",
+        *(f"  note: {note}" for note in result["round_notes"]),
         f"warehouse: {result['warehouse']}",
         "",
         "ID numbers (GB 11643)",
