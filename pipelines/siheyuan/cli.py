@@ -365,7 +365,12 @@ def accept(
     accepted_by: str,
     reason: str,
 ) -> None:
-    """Deliberately accept a batch a threshold blocked; the next run applies it."""
+    """Deliberately accept a batch a threshold blocked; the next run applies it.
+
+    Refused (exit 1) when the rejection is already resolved (that content, a corrected file of
+    that name or a later snapshot was applied since) or the content is already accepted for that
+    check: a second override would change nothing but the audit trail.
+    """
     from siheyuan.quality.overrides import accept_batch, landed_file_changed
     from siheyuan.quality.privacy import mask_text
     from siheyuan.runlock import WarehouseBusy
