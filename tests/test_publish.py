@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 from siheyuan.contracts import load_contracts
-from siheyuan.publish import prune, read_current, recover, set_current
+from siheyuan.publish import discard_work, prune, read_current, recover, set_current
 from siheyuan.runlock import RunLock, WarehouseBusy
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import initialise
@@ -98,3 +98,32 @@ def test_an_interrupted_prune_is_cleaned_up(tmp_path: Path) -> None:
     set_current(layout, "v000001")
     recover(layout)
     assert sorted(p.name for p in layout.published.iterdir()) == ["CURRENT", "v000001"]
+
+
+def test_a_killed_runs_working_copy_is_removed_whole_and_said_to_be_a_crash(
+    tmp_path: Path,
+) -> None:
+    layout = _warehouse(tmp_path, ["v000001"], ["v000001"])
+    set_current(layout, "v000001")
+    layout.work_dir.mkdir()
+    layout.working_database.write_bytes(b"a working copy")
+    layout.working_database.with_name("working.duckdb.wal").write_bytes(b"its log")
+    (layout.work_dir / "working.duckdb.tmp").mkdir()  # DuckDB's spill folder
+    (layout.work_dir / "working.duckdb.tmp" / "spill.block").write_bytes(b"x")
+    layout.working_marker.write_text("run-1", encoding="utf-8")
+    actions = recover(layout)
+    assert list(layout.work_dir.iterdir()) == []
+    assert [a for a in actions if "working file" in a] == [
+        f"removed working file {name} of an unfinished run (killed or crashed)"
+        for name in ("working.duckdb", "working.duckdb.tmp", "working.duckdb.wal")
+    ]
+
+
+def test_discard_work_names_the_data_files_not_the_marker(tmp_path: Path) -> None:
+    layout = WarehouseLayout(tmp_path / "wh")
+    assert discard_work(layout) == []  # no work folder yet
+    layout.work_dir.mkdir(parents=True)
+    layout.working_database.write_bytes(b"a working copy")
+    layout.working_marker.write_text("run-1", encoding="utf-8")
+    assert discard_work(layout) == ["working.duckdb"]
+    assert list(layout.work_dir.iterdir()) == []

@@ -245,17 +245,36 @@ def latest_recorded_version(layout: WarehouseLayout) -> str | None:
     return row[0] if row else None
 
 
+def discard_work(layout: WarehouseLayout) -> list[str]:
+    """Delete everything in the work folder (a working database, its WAL and spill folder
+    ``working.duckdb.tmp``, the run marker).
+
+    Returns the names of the data files removed (the marker is bookkeeping, not worth a line).
+    Call only while holding the run lock: the folder belongs to the run that holds it.
+    """
+    removed: list[str] = []
+    if layout.work_dir.exists():
+        for leftover in sorted(layout.work_dir.iterdir()):
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+            if leftover != layout.working_marker:
+                removed.append(leftover.name)
+    return removed
+
+
 def recover(layout: WarehouseLayout) -> list[str]:
     """Bring a warehouse left by a crashed run back to its last committed state.
 
     Returns what was done, for the run log. Call only while holding the run lock.
     """
-    actions: list[str] = []
-    if layout.work_dir.exists():
-        for leftover in layout.work_dir.iterdir():
-            leftover.unlink()
-            if leftover != layout.working_marker:
-                actions.append(f"removed working file {leftover.name} of an unfinished run")
+    # A run that ends, published or not, removes its own working copy (the warehouse resource's
+    # teardown): one found here was left by a run that was killed or crashed.
+    actions = [
+        f"removed working file {name} of an unfinished run (killed or crashed)"
+        for name in discard_work(layout)
+    ]
     recorded = latest_recorded_version(layout)
     if layout.published.exists():
         known: set[str] = set()

@@ -7,7 +7,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from siheyuan.contracts import load_contracts
-from siheyuan.publish import recover
+from siheyuan.publish import discard_work, recover
 from siheyuan.runlock import RunLock
 from siheyuan.settings import WarehouseLayout, resolve_landing, resolve_warehouse
 from siheyuan.warehouse import initialise, make_working_copy
@@ -19,7 +19,8 @@ class WarehouseResource(dg.ConfigurableResource):
     """Where a run reads batches from and writes the warehouse to.
 
     Setting it up takes the warehouse's run lock for the whole run and repairs what a crashed
-    run left behind; each run then writes only its own working copy of the database.
+    run left behind; each run then writes only its own working copy of the database, and tearing
+    it down deletes that copy before the lock goes, whatever the run's outcome.
     """
 
     warehouse: str = ""
@@ -38,13 +39,31 @@ class WarehouseResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         layout = self.layout
         layout.root.mkdir(parents=True, exist_ok=True)
-        self._lock = RunLock(layout.lock_file)
-        self._lock.acquire()
+        lock = RunLock(layout.lock_file)
+        lock.acquire()  # raises WarehouseBusy: then nothing here is ours to tear down
+        self._lock = lock
         for action in recover(layout):
             log.warning("recovery: %s", action)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._lock is not None:
+        """Delete the run's working copy, then release the lock.
+
+        Teardown comes once, after the run's last step (the job's executor runs every step in
+        this process), so nothing can need the copy any more: a publish has swapped it in as the
+        live database already (or, with nothing to record, deleted it), and a run that ended
+        without publishing — a rejected batch, a failed dbt test — throws its work away whole.
+        Left for the next run, a copy (as large as the warehouse) would sit on disk and be
+        reported as the leftover of a crash. A killed run never gets here: ``recover`` cleans up.
+        """
+        if self._lock is None:
+            return
+        try:
+            discarded = discard_work(self.layout)
+            if discarded:
+                log.debug("discarded the run's working copy: %s", ", ".join(discarded))
+        except OSError as exc:  # the next run's recovery removes it; the lock must go anyway
+            log.warning("could not delete the run's working copy: %s", exc)
+        finally:
             self._lock.release()
             self._lock = None
 
