@@ -5,7 +5,6 @@ This is what ``siheyuan run`` and ``siheyuan demo`` call; the Dagster UI runs th
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import uuid
@@ -17,6 +16,7 @@ from siheyuan.contracts import load_contracts
 from siheyuan.held import record_held
 from siheyuan.landing import LandedFile, UnrecognisedFile, discover
 from siheyuan.publish import read_current, recover
+from siheyuan.run_log import RunLog
 from siheyuan.runlock import RunLock, WarehouseBusy
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import connect, table_exists
@@ -98,37 +98,45 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
     if not landing.is_dir():
         return RunReport("failed", message=f"landing folder {landing} does not exist")
     layout.root.mkdir(parents=True, exist_ok=True)
-    try:
-        with RunLock(layout.lock_file):
-            for action in recover(layout):
-                log.warning("recovery: %s", action)
-    except WarehouseBusy as exc:
-        return RunReport("busy", version=read_current(layout), message=str(exc))
-    the_plan = plan(landing, layout)
-    for u in the_plan.unrecognised:
-        log.warning("ignored %s: %s", u.path.name, u.reason)
-    if not the_plan.new:
-        return RunReport(
-            "nothing_new",
-            version=read_current(layout),
-            message="nothing new in the landing folder",
-            unrecognised=the_plan.unrecognised,
-        )
-    log.info("%d new batch file(s) to apply", len(the_plan.new))
-    defs = build_definitions(warehouse=str(warehouse), landing=str(landing))
-    job = defs.resolve_job_def(JOB_NAME)
-    instance = dg.DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}})
-    run_id = str(uuid.uuid4())
-    # dbt's and Dagster's own output go to a per-run log file, not the engineer's terminal.
-    log_path = layout.logs_dir / f"run-{run_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w", encoding="utf-8") as log_file, contextlib.redirect_stdout(log_file):
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_id=run_id,
-            run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
-        )
+    with RunLog(layout.logs_dir) as run_log:
+        try:
+            with RunLock(layout.lock_file):
+                for action in recover(layout):
+                    log.warning("recovery: %s", action)
+        except WarehouseBusy as exc:
+            return RunReport("busy", version=read_current(layout), message=str(exc))
+        the_plan = plan(landing, layout)
+        for u in the_plan.unrecognised:
+            log.warning("ignored %s: %s", u.path.name, u.reason)
+        if not the_plan.new:
+            return RunReport(
+                "nothing_new",
+                version=read_current(layout),
+                message="nothing new in the landing folder",
+                unrecognised=the_plan.unrecognised,
+            )
+        log.info("%d new batch file(s) to apply", len(the_plan.new))
+        defs = build_definitions(warehouse=str(warehouse), landing=str(landing))
+        instance = dg.DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}})
+        run_id = str(uuid.uuid4())
+        log_path = run_log.path(run_id)
+        # The run's own log lines, Dagster's event log and dbt's output go to the run's log
+        # file; the engineer's terminal gets the siheyuan lines and the outcome only.
+        with run_log.writing(run_id) as file_logger:
+            job = defs.resolve_job_def(JOB_NAME).with_logger_defs(
+                {"console": dg.colored_console_logger, "run_log": file_logger}
+            )
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_id=run_id,
+                run_config={
+                    "loggers": {
+                        "console": {"config": {"log_level": console_level}},
+                        "run_log": {},
+                    }
+                },
+            )
     log.info("run log: %s", log_path)
     batches = _batches_of_run(layout, run_id)
     if result.success:
