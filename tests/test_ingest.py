@@ -273,3 +273,28 @@ def test_an_empty_snapshot_is_rejected_with_the_rows_it_would_quarantine(tmp_pat
         ]
     with duckdb.connect(str(work)) as conn:  # the working copy of a rejected run is discarded
         assert conn.execute(query).fetchall() == []
+
+
+def test_a_reported_check_that_fails_is_a_warning_at_run_time(tmp_path: Path, caplog) -> None:
+    """A snapshot 25 % smaller than the last is applied, and the engineer is told (masked)."""
+    landing = tmp_path / "landing"
+    work, live = _dbs(tmp_path)
+    body = "33010619850302123"  # a valid number: a batch of bad ones is rejected outright
+    valid = body + check_char(body)
+    rows = [_row(f"P{n}").replace("330106198503021234", valid) for n in range(40)]
+    _land(landing, "police_hukou_20261001.csv", rows)
+    (first,) = ingest_dataset(work, live, HUKOU, landing, "run1")
+    assert first.status == "applied"
+    path = _land(landing, "police_hukou_20261101.csv", rows[:30])
+    with caplog.at_level(logging.INFO, logger="siheyuan.ingest"):
+        outcomes = ingest_dataset(work, live, HUKOU, landing, "run2")
+    assert [(o.file_name, o.status) for o in outcomes][-1] == (path.name, "applied")
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "siheyuan.ingest"
+    ]
+    assert warnings == [
+        f"{path.name}: check row_count_drop failed (reported, not blocking): 30 rows "
+        "(threshold: at least 32 rows (previous snapshot 40 rows, max drop 20%))"
+    ]

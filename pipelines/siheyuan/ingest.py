@@ -352,6 +352,17 @@ def gate_file(
             f.file_name,
             describe_columns(result.extra_columns),
         )
+    for c in outcome.checks:
+        # a reported (non-blocking) expectation that failed is a signal the engineer should see
+        # at run time, not only in the report: e.g. a snapshot 30 % smaller than the last one
+        if c.layer == "semantic" and c.judged and not c.passed and not c.blocking:
+            log.warning(
+                "%s",
+                mask_text(
+                    f"{f.file_name}: check {c.check_name} failed (reported, not blocking): "
+                    f"{c.observed} (threshold: {c.threshold})"
+                ),
+            )
     return gated
 
 

@@ -21,6 +21,8 @@ class CheckResult:
     threshold: str | None = None
     detail: str | None = None
     overridden: bool = False
+    # False for a share rule on a batch too small to judge a share (recorded, never acted on)
+    judged: bool = True
 
     @property
     def blocks(self) -> bool:

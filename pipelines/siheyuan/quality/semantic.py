@@ -172,9 +172,9 @@ def validate(
     results: list[CheckResult] = []
     for (name, blocking, _), result in zip(checks, outcome.results, strict=True):
         observed, threshold = _describe(result)
-        share_rule = "mostly" in result.expectation_config.kwargs
+        judged = not (small and "mostly" in result.expectation_config.kwargs)
         detail = None
-        if share_rule and small and blocking:
+        if not judged:
             blocking = False
             minimum_rows = settings.batch.min_rows_for_shares
             detail = f"{len(frame)} rows: too few to judge a share (min {minimum_rows})"
@@ -183,9 +183,10 @@ def validate(
         if name in drops:
             drop = drops[name][0]
             threshold = f"{threshold} (previous snapshot {previous_rows} rows, max drop {drop:.0%})"
+        passed = bool(result.success)
         results.append(
             CheckResult(
-                name, "semantic", blocking, bool(result.success), observed, threshold, detail
+                name, "semantic", blocking, passed, observed, threshold, detail, judged=judged
             )
         )
     return results
