@@ -321,7 +321,8 @@ def report(warehouse: Path | None, out: Path | None, run_id: str | None, as_json
 def quarantine(
     warehouse: Path | None, dataset: str | None, file_name: str | None, as_json: bool
 ) -> None:
-    """List quarantined rows: file, row number, source key, reason (sensitive values masked)."""
+    """List quarantined rows, and the rows rejected batches would have quarantined: file, row
+    number, source key, reason, batch (applied / rejected); sensitive values masked."""
     from siheyuan.contracts import load_contracts
     from siheyuan.report import quarantine_json
 
@@ -341,13 +342,19 @@ def quarantine(
         )
         return
     table = Table(title=f"Quarantined rows ({len(rows):,})", title_justify="left")
-    for col in ("file", "row", "source key", "reason code", "reason"):
+    for col in ("file", "row", "source key", "reason code", "reason", "batch"):
         table.add_column(col, justify="right" if col == "row" else "left")
     for r in rows:
-        table.add_row(
-            r["file"], str(r["row_number"]), r["source_key"] or "-", r["reason_code"], r["reason"]
-        )
+        # escaped: file names come from departments, and a masked reason holds [健康信息]
+        cells = (r["file"], r["row_number"], r["source_key"] or "-", r["reason_code"], r["reason"])
+        table.add_row(*(escape(str(c)) for c in cells), r["batch_status"])
     console.print(table)
+    if any(r["batch_status"] == "rejected" for r in rows):
+        console.print(
+            "batch rejected: the file was not applied; these rows would be quarantined if it "
+            "were accepted (siheyuan accept)",
+            highlight=False,
+        )
 
 
 @main.command()

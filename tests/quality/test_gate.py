@@ -181,3 +181,22 @@ def test_a_batch_refused_before_its_rows_are_read_lists_no_rows(tmp_path: Path, 
     (outcome,) = ingest_dataset(work, layout.database, HUKOU, landing, "run1")
     assert outcome.status == "rejected" and outcome.rows_received is None
     assert quarantine_json(layout, file_name=path.name) == []
+
+
+def test_the_quarantine_command_shows_a_rejected_files_rows_as_such(tmp_path: Path, dbs) -> None:
+    from click.testing import CliRunner
+    from siheyuan.cli import main
+
+    work, layout = dbs
+    landing = tmp_path / "landing"
+    rows = [_row(n) for n in range(1, 21)]
+    rows[4] = _row(5, name="")  # 2 of 20 (10 %) without a name: beyond the 5 % share
+    rows[9] = _row(10, name="")
+    bad = _land(landing, "police_hukou_20261001.csv", rows)
+    (out,) = ingest_dataset(work, layout.database, HUKOU, landing, "run1")
+    assert out.status == "rejected"
+    result = CliRunner().invoke(main, ["quarantine", "--warehouse", str(layout.root)])
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if bad.name in line]
+    assert len(table) == 2 and all("rejected" in line for line in table)
+    assert "these rows would be quarantined if it were accepted" in result.stdout
