@@ -349,7 +349,13 @@ def render(r: AuditReport, out_dir: Path) -> str:
             "not built in this warehouse yet</span>"
         )
     if r.run_log is not None:
-        links.append(_link(r.run_log, out_dir, "technical run log (the run's log lines, Dagster events and dbt output)"))
+        links.append(
+            _link(
+                r.run_log,
+                out_dir,
+                "technical run log (the run's log lines, Dagster events and dbt output)",
+            )
+        )
     rejected_ever = [b for b in r.ledger if b["status"] == "rejected"]
     body = [
         f"<h1>{e(title)}</h1>",
