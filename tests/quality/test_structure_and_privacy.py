@@ -119,6 +119,25 @@ HEALTH = "[健康信息]"
         ("old 330106-850302-123;", "old 330106*****2123;"),
         # a date right before the number does not hide it
         ("2026-11-01 330106 1985 0302 1234", "2026-11-01 330106********1234"),
+        # groupings people type: whole region code, 4-digit chunks, a 3+3 county code
+        ("330106 1990 0101 1234", "330106********1234"),
+        ("330106-19900101-1234", "330106********1234"),
+        ("3301 0619 9001 0112 34", "330106********1234"),
+        ("330 106 1990 0101 1234", "330106********1234"),
+        # province 北京 and a real date: erring toward the mask is the privacy-safe direction
+        ("row_count 110000 19990101 0000", "row_count 110000********0000"),
+        # numbered lists ("1.", "2.", "第3.") and numbers >= 1 do not hide what follows
+        (
+            "原因：1.330106198503021234 户籍迁入；2.13912345678 电话",
+            "原因：1.330106********1234 户籍迁入；2.139****5678 电话",
+        ),
+        ("见第3.330106 1985 0302 1234号", "见第3.330106********1234号"),
+        ("12.330106850302123", "12.330106*****2123"),
+        ("10.330106198503021234", "10.330106********1234"),
+        ("ratio 1.13912345678", "ratio 1.139****5678"),
+        # after "0." a run that reads as an ID number (province, birth date) is still masked
+        ("0.330106198503021234", "0.330106********1234"),
+        ("share 0.330106850302123", "share 0.330106*****2123"),
         # full-width mobile numbers
         ("call １３８１２３４５６７８", "call 138****5678"),
         # condition words; the longest term wins (no "2型" left behind)
@@ -149,7 +168,13 @@ def _sha256_with_a_long_digit_run() -> str:
     "text",
     [
         "5 of 28 rows quarantined (17.9%), threshold 0.1389922972",
-        "share 0.138992297212345 and 0.330106198503021234",  # decimals, not numbers
+        # shares (below 1): 15/18 places that do not read as an ID number, 11 places from 13
+        "share 0.138992297212345",
+        "share 0.123456789012345678 and 0.330106198513321234",  # 18 places; month 13
+        "share 0.13912345678",
+        "rows 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18",  # 1-digit groups: counting
+        "rows 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15",
+        "rows 118 119 120 121 122",  # 3+3 opening, but 118119 is no county code
         "extract 2026-11-01 seq 3; file police_hukou_20261001.csv",
         "rows 10 11 12 13 14 15 16 17 18",  # 18 digits in groups, no province 10
         "rows 12 13 14 15 16 17 18 19 20",  # province 12, but no birth year 1415
