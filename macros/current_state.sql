@@ -48,12 +48,14 @@ latest_batch as (
 
 {%- if kind == 'snapshot' %}
 -- keys the latest batch listed on rows that were quarantined
+-- (joined on the keyed hash: the stored source_key is masked, and a key such as civil
+-- affairs' 15-digit 家庭编号 or hr's ID number would never match its masked form)
 quarantined_in_latest as (
-    select distinct q.source_key
+    select distinct q.source_key_hash
     from {{ source('meta', 'quarantine') }} as q
     inner join {{ source('meta', 'batch') }} as b
         on b.batch_id = q.batch_id and b.status = 'applied'
-    where q.dataset = '{{ dataset }}' and q.source_key is not null
+    where q.dataset = '{{ dataset }}' and q.source_key_hash is not null
       and b.apply_seq = (select apply_seq from latest_batch)
 ),
 {%- endif %}
@@ -89,14 +91,14 @@ select
     '{{ dataset }}' as source_dataset,
     l.source_key,
     {%- if kind == 'snapshot' %}
-    case when l.apply_seq = lb.apply_seq or qk.source_key is not null
+    case when l.apply_seq = lb.apply_seq or qk.source_key_hash is not null
         then 'active' else 'ended' end as record_status,
-    case when l.apply_seq = lb.apply_seq or qk.source_key is not null
+    case when l.apply_seq = lb.apply_seq or qk.source_key_hash is not null
         then null else 'missing_from_snapshot' end as end_reason,
-    case when l.apply_seq < lb.apply_seq and qk.source_key is null then
+    case when l.apply_seq < lb.apply_seq and qk.source_key_hash is null then
         (select min(b.extract_date) from batches as b where b.apply_seq > l.apply_seq)
     end as ended_extract_date,
-    (l.apply_seq < lb.apply_seq and qk.source_key is not null) as carried_forward,
+    (l.apply_seq < lb.apply_seq and qk.source_key_hash is not null) as carried_forward,
     {%- else %}
     case when l.op = 'delete' then 'ended' else 'active' end as record_status,
     case when l.op = 'delete' then 'deleted_in_source' end as end_reason,
@@ -130,6 +132,7 @@ inner join attr_row as a on a.source_key = l.source_key
 inner join per_key as k on k.source_key = l.source_key
 cross join latest_batch as lb
 {%- if kind == 'snapshot' %}
-left join quarantined_in_latest as qk on qk.source_key = l.source_key
+{{ id_key_join() }}
+left join quarantined_in_latest as qk on qk.source_key_hash = {{ key_hash('l.source_key') }}
 {%- endif %}
 {% endmacro %}

@@ -13,6 +13,12 @@
     ('{{ prefix }}' || left(sha256({{ key_expr }} || '|' || ({{ anchor_expr }})), 16))
 {%- endmacro %}
 
+{#- sha256(id_key | key), full: how meta.quarantine.source_key_hash is written (Python
+    siheyuan.warehouse.key_hash), so a masked key can still be joined on. -#}
+{% macro key_hash(key_expr, id_key_expr='_ids.id_key') -%}
+    sha256({{ id_key_expr }} || '|' || ({{ key_expr }}))
+{%- endmacro %}
+
 {#- The join that provides _ids.id_key to stable_id(). -#}
 {% macro id_key_join() -%}
     cross join (select {{ id_key() }} as id_key) as _ids

@@ -51,7 +51,9 @@ def layout(tmp_path: Path) -> WarehouseLayout:
     with duckdb.connect(str(layout.database)) as conn:
         _batch(conn, "police_hukou_20261001.csv", SHA_A, "applied", "r1", 0, None, 10, 7, 2, 1)
         conn.execute(
-            "INSERT INTO meta.quarantine VALUES ('police_hukou_aaaaaaaa', 'police_hukou', "
+            "INSERT INTO meta.quarantine (batch_id, dataset, file_name, row_number, source_key, "
+            "reason_code, reason, run_id, recorded_at) VALUES "
+            "('police_hukou_aaaaaaaa', 'police_hukou', "
             "'police_hukou_20261001.csv', 4, NULL, 'missing_source_key', 'no source key', 'r1', ?),"
             "('police_hukou_aaaaaaaa', 'police_hukou', 'police_hukou_20261001.csv', 9, 'P9', "
             "'missing_required', ?, 'r1', ?)",
@@ -175,7 +177,9 @@ def test_rows_a_rejected_batch_would_quarantine_are_told_apart_and_not_counted(l
     with duckdb.connect(str(layout.database)) as conn:
         _batch(conn, d, SHA_C, "rejected", "r4", 40, "quarantine_share failed", received=20)
         conn.execute(
-            "INSERT INTO meta.quarantine VALUES ('police_hukou_cccccccc', 'police_hukou', ?, 3, "
+            "INSERT INTO meta.quarantine (batch_id, dataset, file_name, row_number, source_key, "
+            "reason_code, reason, run_id, recorded_at) VALUES "
+            "('police_hukou_cccccccc', 'police_hukou', ?, 3, "
             "'P3', 'missing_required', ?, 'r4', ?), ('police_hukou_cccccccc', 'police_hukou', ?, "
             "7, NULL, 'missing_source_key', 'no source key', 'r4', ?)",
             [d, f"required value(s) empty next to {ID}", at, d, at],

@@ -36,7 +36,14 @@ from siheyuan.quality.results import CheckResult, GateRejected, record_checks
 from siheyuan.quality.semantic import build_data_docs
 from siheyuan.readers import BatchRejected, RawRow, RowProblem, describe_columns, read_batch
 from siheyuan.settings import keep_validations
-from siheyuan.warehouse import LINEAGE_COLUMNS, connect, ensure_meta, ensure_raw_table
+from siheyuan.warehouse import (
+    LINEAGE_COLUMNS,
+    connect,
+    ensure_meta,
+    ensure_raw_table,
+    key_hash,
+    warehouse_id_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -382,8 +389,11 @@ def _record_quarantine(
     )
     if not problems:
         return
+    id_key = warehouse_id_key(conn)
     conn.executemany(
-        "INSERT INTO meta.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO meta.quarantine (batch_id, dataset, file_name, row_number, source_key, "
+        "reason_code, reason, run_id, recorded_at, source_key_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 f.batch_id,
@@ -395,6 +405,7 @@ def _record_quarantine(
                 mask_text(p.reason),
                 run_id,
                 at,
+                key_hash(id_key, p.source_key),  # what dbt joins on: the masked key cannot be
             ]
             for p in problems
         ],

@@ -11,6 +11,7 @@ a connection, uses it and closes it; nothing holds one across a dbt call.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -65,7 +66,8 @@ CREATE TABLE IF NOT EXISTS meta.quarantine (
     reason_code VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,
     run_id VARCHAR NOT NULL,
-    recorded_at TIMESTAMP NOT NULL
+    recorded_at TIMESTAMP NOT NULL,
+    source_key_hash VARCHAR
 );
 CREATE TABLE IF NOT EXISTS meta.check_result (
     run_id VARCHAR NOT NULL,
@@ -124,10 +126,32 @@ def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
 def ensure_meta(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the bookkeeping schema, and the per-warehouse key for opaque ids, if missing."""
     conn.execute(META_DDL)
+    # warehouses made before the column: the quarantine's join key (see key_hash)
+    conn.execute("ALTER TABLE meta.quarantine ADD COLUMN IF NOT EXISTS source_key_hash VARCHAR")
     has_key = conn.execute("SELECT count(*) FROM meta.settings WHERE name = 'id_key'").fetchone()
     if not has_key or not has_key[0]:
         # Random per warehouse: ids are stable within it and cannot be reversed to ID numbers.
         conn.execute("INSERT INTO meta.settings VALUES ('id_key', ?)", [secrets.token_hex(32)])
+
+
+def warehouse_id_key(conn: duckdb.DuckDBPyConnection) -> str:
+    """The per-warehouse secret behind stable ids and key hashes (created by ensure_meta)."""
+    row = conn.execute("SELECT value FROM meta.settings WHERE name = 'id_key'").fetchone()
+    if not row or not row[0]:
+        raise RuntimeError("meta.settings has no id_key: the warehouse was not initialised")
+    return str(row[0])
+
+
+def key_hash(id_key: str, source_key: str | None) -> str | None:
+    """sha256(id_key | source_key): the quarantine's join key to raw rows.
+
+    Why: ``meta.quarantine.source_key`` is masked for people (hr's key is an ID number, civil
+    affairs' 家庭编号 looks like one), so it cannot be joined on; this keyed hash can — dbt
+    computes the same expression (macro ``key_hash``) — without keeping the key readable.
+    """
+    if source_key is None:
+        return None
+    return hashlib.sha256(f"{id_key}|{source_key}".encode()).hexdigest()
 
 
 def ensure_raw_table(conn: duckdb.DuckDBPyConnection, contract: SourceContract) -> str:

@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from siheyuan.quality.privacy import mask_text
+from siheyuan.warehouse import key_hash
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -55,6 +57,8 @@ ID = {
     "zhoupeng": make_id("330106", "19840505", "019"),  # his son, her husband
 }
 UNBORN = make_id("330106", "20261110", "011")
+CIVIL_FAMILY = "330106202600001"
+FIXTURE_ID_KEY = "fixture-secret-not-for-production"
 WANGXIUYING18 = "33010619400215022"
 WANGXIUYING18 += check_char(WANGXIUYING18)
 # wrong check digit: same body, a different final character
@@ -187,6 +191,9 @@ def _batches() -> list[tuple[str, str, str, str, date, list[dict[str, str | None
     civil_ended = [
         c("JT004", "1", "周军", ID["zhoujun"], "男", "1955-03-03", "本人"),
         c("JT004", "2", "周鹏", ID["zhoupeng"], "男", "1984-05-05", "子"),
+        # a family number that looks like an ID number (15 digits): in the latest snapshot its
+        # row is quarantined (see build_fixture), so the member is carried forward, not ended
+        c(CIVIL_FAMILY, "1", "钱芳", None, "女", "1960-06-06", "本人"),
     ]
     e = lambda no, op, name, idn, sex, birth, **kw: {  # noqa: E731
         "archive_no": no,
@@ -294,10 +301,11 @@ def build_fixture(db_path: Path) -> None:
     )
     con.execute(
         "create table meta.quarantine(batch_id varchar, dataset varchar, file_name varchar,"
-        " row_number bigint, source_key varchar, reason_code varchar, reason varchar)"
+        " row_number bigint, source_key varchar, reason_code varchar, reason varchar,"
+        " run_id varchar, recorded_at timestamp, source_key_hash varchar)"
     )
     con.execute("create table meta.settings(name varchar, value varchar)")
-    con.execute("insert into meta.settings values ('id_key', 'fixture-secret-not-for-production')")
+    con.execute("insert into meta.settings values ('id_key', ?)", [FIXTURE_ID_KEY])
     for dataset in KEYS:
         cols = ", ".join(f'"{c}" varchar' for c in _contract_columns(dataset))
         con.execute(
@@ -350,6 +358,18 @@ def build_fixture(db_path: Path) -> None:
                     *values,
                 ],
             )
+    # the latest civil snapshot listed CIVIL_FAMILY-1 on a row the gate quarantined: stored as
+    # ingest stores it (masked key, keyed hash)
+    [(batch_id,)] = con.execute(
+        "select batch_id from meta.batch where file_name = 'civil_assistance_20261101.xlsx'"
+    ).fetchall()
+    key = f"{CIVIL_FAMILY}-1"
+    con.execute(
+        "insert into meta.quarantine values (?, 'civil_assistance',"
+        " 'civil_assistance_20261101.xlsx', 9, ?, 'missing_required', '姓名 is empty', 'run-1',"
+        " ?, ?)",
+        [batch_id, mask_text(key), datetime(2026, 11, 2), key_hash(FIXTURE_ID_KEY, key)],
+    )
     con.close()
 
 
@@ -553,6 +573,22 @@ def _record(db: Path, key: str, columns: str) -> tuple:
 def test_an_id_born_after_the_newest_extract_is_impossible_on_any_day(warehouse: Path) -> None:
     """Judged against the data's newest extract date, not the clock of the day dbt runs."""
     assert _record(warehouse, "F006", "id_number_status, id_number") == ("bad_birth_date", None)
+
+
+def test_a_quarantined_row_with_an_id_like_key_keeps_its_record_active(warehouse: Path) -> None:
+    """The stored key is masked (330106*****0001-1); the join uses the keyed hash instead."""
+    key = f"{CIVIL_FAMILY}-1"
+    stored = _q(
+        warehouse, "select source_key from meta.quarantine where dataset = 'civil_assistance'"
+    )
+    assert stored != [(key,)]  # masked: the plain key cannot be joined on
+    rows = _q(
+        warehouse,
+        "select record_status, carried_forward from marts.resident_source_xref"
+        " where source_dataset = 'civil_assistance' and source_key = ?",
+        [key],
+    )
+    assert rows == [("active", True)]
 
 
 def test_transposition_suspected_is_not_corrected(warehouse: Path) -> None:
