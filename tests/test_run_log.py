@@ -1,9 +1,10 @@
 """A run's own record: its log file under ``<warehouse>/logs`` and nothing left in ``work/``.
 
-Every run that executes the job — a rejected one too — writes ``run-<run id>.log`` with the
-run's ``siheyuan`` log lines, Dagster's event log lines and dbt's output, masked; and a run that
-ends, whatever its outcome, deletes its working copy of the database, so that the next run's
-"removed working file … of an unfinished run" means a killed or crashed run only.
+Every run ``run_job`` executes — a rejected one too — writes ``run-<run id>.log`` with the
+run's ``siheyuan`` log lines, Dagster's event log lines and dbt's output, masked (dbt's own
+unmasked ``dbt.log`` is not written); and a run that ends, whatever its outcome, deletes its
+working copy of the database, so that the next run's "removed working file … of an unfinished
+run" means a killed or crashed run only.
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 from siheyuan.contracts import load_contracts
+from siheyuan.definitions import defs
 from siheyuan.defs.dbt_assets import dbt_project
 from siheyuan.defs.resources import WarehouseResource
 from siheyuan.generate import generate_sample
 from siheyuan.publish import read_current
+from siheyuan.run_log import RunLog
 from siheyuan.runlock import RunLock, WarehouseBusy
 from siheyuan.runner import run_job
 from siheyuan.settings import WarehouseLayout
@@ -93,6 +97,33 @@ def test_a_rejected_run_logs_its_own_lines_and_leaves_no_working_copy(
     assert bad.name in (layout.logs_dir / f"run-{again.run_id}.log").read_text(encoding="utf-8")
 
 
+def test_what_is_written_to_stdout_during_a_run_reaches_its_log_masked(tmp_path: Path) -> None:
+    """dagster-dbt re-emits dbt's lines with ``sys.stdout.write``: a failed model's DuckDB error
+    quotes the value, and a number split across two writes must be masked all the same."""
+    run_log = RunLog(tmp_path / "logs")
+    before = sys.stdout
+    with run_log, run_log.writing("r1"):
+        sys.stdout.write(f"Conversion Error: Could not convert string '{VALID_ID}' to INT64\n")
+        sys.stdout.flush()
+        sys.stdout.write(f"phone {PHONE[:5]}")  # a line that arrives in pieces
+        sys.stdout.flush()
+        sys.stdout.write(f"{PHONE[5:]}, condition 高血压\nid {VALID_ID[:9]}")
+        sys.stdout.write(VALID_ID[9:])  # the run ends before this line does
+    text = run_log.path("r1").read_text(encoding="utf-8")
+    _no_id_number_or_phone(text)
+    assert "高血压" not in text
+    assert text.count(VALID_ID[:6] + "********" + VALID_ID[-4:]) == 2, text
+    assert f"phone {PHONE[:3]}****{PHONE[-4:]}, condition " in text
+    assert sys.stdout is before
+
+
+def test_every_job_runs_its_steps_in_one_process() -> None:
+    """A UI "Materialize" uses the implicit asset job: under the multiprocess executor each step
+    would set up and tear down the warehouse resource, deleting the previous step's working copy."""
+    jobs = [defs.resolve_implicit_global_asset_job_def(), *defs.resolve_all_job_defs()]
+    assert {job.executor_def.name for job in jobs} == {dg.in_process_executor.name}
+
+
 def test_teardown_of_a_run_that_found_the_warehouse_busy_deletes_nothing(tmp_path: Path) -> None:
     """The working copy in ``work/`` belongs to the run holding the lock, never to a refused one."""
     layout = WarehouseLayout(tmp_path / "wh")
@@ -125,6 +156,14 @@ def test_a_published_run_leaves_no_working_copy_and_logs_dbt_and_dagster(publish
     assert "Running with dbt=" in text  # dbt's own output
     assert "RUN_SUCCESS" in text and "published v000001" in text
     _no_id_number_or_phone(text)
+
+
+def test_dbt_writes_no_file_log_of_its_own(published) -> None:
+    """dbt's ``dbt.log`` would repeat its stdout unmasked; the run log has that output already."""
+    layout, _, _ = published
+    assert (layout.dbt_target / "run_results.json").exists()  # dbt did write to this folder
+    log_file = layout.dbt_target / "dbt.log"
+    assert not log_file.exists() or log_file.stat().st_size == 0
 
 
 def test_the_dbt_summary_counts_models_seeds_and_tests_apart(published) -> None:

@@ -4,17 +4,20 @@ The CLI prints one-line outcomes; when a run goes wrong the engineer needs the r
 run's own code logged (``siheyuan.*`` at INFO: recovery, files planned, applied, rejected, dbt
 summary), Dagster's event log (steps started and failed, asset checks, errors with their trace),
 and dbt's output (dagster-dbt writes it to stdout). This module sends all three to one file, in
-the order they happen, for every run that executes the job — a rejected one too, whose log was
-empty when only stdout was captured.
+the order they happen, for every run that ``runner.run_job`` executes (the CLI's ``run`` and
+``demo``) — a rejected one too, whose log was empty when only stdout was captured. Runs the
+sensor or the Dagster UI launch keep their logs in Dagster's own event log instead.
 
 Every line goes through ``mask_text`` on its way out, the same second line of defence as the
 gate's messages: the run's messages never quote a sensitive value on purpose, but an error's
-text (a parser's, a database's) may.
+text (a parser's, a database's) may — dbt prints DuckDB's error for a failed model, and that
+error quotes the value it could not convert.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +58,46 @@ class _Relay(logging.Handler):
             self.pending.append(record)
 
 
+class _MaskingStream(io.TextIOBase):
+    """Stdout for the run: complete lines go to ``target`` through ``mask_text``.
+
+    dagster-dbt re-emits every dbt line with ``sys.stdout.write``, which a logging formatter
+    never sees. Text is held until its line ends, because a number split across two writes
+    would match no pattern in either half; ``close`` writes out an unfinished last line.
+    """
+
+    def __init__(self, target: TextIO) -> None:
+        super().__init__()
+        self._target = target
+        self._partial = ""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._target, "encoding", None) or "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        lines, newline, rest = (self._partial + text).rpartition("\n")
+        if newline:
+            self._target.write((mask_text(lines) or "") + newline)
+        self._partial = rest
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()  # an unfinished line stays held: flushing it would split it
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        if self._partial:
+            self._target.write(mask_text(self._partial) or "")
+            self._partial = ""
+        self._target.flush()
+        super().close()
+
+
 class RunLog:
     """Capture the ``siheyuan`` loggers from ``__enter__``; ``writing`` names the file.
 
@@ -93,7 +136,8 @@ class RunLog:
         """Write the run's log while the block runs; yields the Dagster logger that feeds it.
 
         Give the logger to the job (``with_logger_defs`` and the run config's ``loggers``) and
-        execute the job inside the block: stdout (dbt's output) is redirected to the file too.
+        execute the job inside the block: stdout (dbt's output) is redirected to the file too,
+        masked line by line like the log records.
         """
         path = self.path(run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,10 +148,12 @@ class RunLog:
                 handler.handle(record)
             self._relay.pending.clear()
             self._relay.target = handler
+            stdout = _MaskingStream(fh)
             try:
-                with contextlib.redirect_stdout(fh):
+                with contextlib.redirect_stdout(stdout):
                     yield _dagster_logger(handler)
             finally:
+                stdout.close()
                 self._relay.target = None
                 handler.flush()
 
