@@ -2,7 +2,8 @@
 
 Python because the classification needs the GB/T 2260 region table, the 15 -> 18 conversion and
 the transposition search in one place that ingest also uses; DISTINCT values keep it small.
-A birth date after the latest extract date (or today, whichever is later) is implausible.
+A birth date after the newest extract date delivered is implausible; the clock is never read,
+so the same data gives the same statuses on any day it is rebuilt.
 """
 
 from datetime import date

@@ -26,6 +26,11 @@ def build_definitions(warehouse: str = "", landing: str = "") -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingest_assets, siheyuan_dbt_assets, published_version],
         jobs=[siheyuan_job],
+        # Every job, the implicit one behind "Materialize" in the UI included, runs its steps in
+        # one process: under the multiprocess default each step would set up and tear down the
+        # warehouse resource itself, and one step's teardown would delete the working copy the
+        # previous step wrote (and its setup's recovery would treat that copy as a crash's).
+        executor=dg.in_process_executor,
         sensors=[build_landing_sensor(siheyuan_job)],
         resources={
             "warehouse": WarehouseResource(warehouse=warehouse, landing=landing),

@@ -85,7 +85,10 @@ def siheyuan_dbt_assets(
     log.info("dbt build: staging → intermediate → marts, with tests")
     built: Counter[str] = Counter()  # by dbt resource type: model, seed, snapshot
     tests: dict[str, str] = {}  # dbt test id → its status (pass, warn)
-    invocation = dbt.cli(["build"], context=context, target_path=warehouse.layout.dbt_target)
+    # No dbt.log: dagster-dbt would put it in the target folder, unmasked, and it would only
+    # repeat what dbt prints to stdout, which reaches the run's log masked (``run_log``).
+    args = ["build", "--log-level-file", "none"]
+    invocation = dbt.cli(args, context=context, target_path=warehouse.layout.dbt_target)
     for event in invocation.stream():
         if isinstance(event, dg.Output | dg.AssetMaterialization):
             if not built:

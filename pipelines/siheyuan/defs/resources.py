@@ -48,10 +48,13 @@ class WarehouseResource(dg.ConfigurableResource):
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Delete the run's working copy, then release the lock.
 
-        Teardown comes once, after the run's last step (the job's executor runs every step in
-        this process), so nothing can need the copy any more: a publish has swapped it in as the
-        live database already (or, with nothing to record, deleted it), and a run that ended
-        without publishing — a rejected batch, a failed dbt test — throws its work away whole.
+        Teardown comes once, after the run's last step, because every job runs in process
+        (``siheyuan_job`` and, through ``Definitions(executor=...)``, the UI's ad-hoc
+        materialisations): a multiprocess executor would set up and tear down per step and
+        delete the copy between steps. So nothing can need the copy any more: a publish has
+        swapped it in as the live database already (or, with nothing to record, deleted it), and
+        a run that ended without publishing — a rejected batch, a failed dbt test — throws its
+        work away whole.
         Left for the next run, a copy (as large as the warehouse) would sit on disk and be
         reported as the leftover of a crash. A killed run never gets here: ``recover`` cleans up.
         """
