@@ -20,7 +20,9 @@ SHA_A, SHA_B, SHA_C = "a" * 64, "b" * 64, "c" * 64
 EVIL = "police_hukou_20261002_<script>alert(1)</script>.csv"
 
 
-def _batch(conn, file, sha, status, run, minutes, reason=None, received=0, acc=0, q=0, dup=0):
+def _batch(
+    conn, file, sha, status, run, minutes, reason=None, received=0, acc=0, q=0, dup=0, code=None
+):
     seq = conn.execute("SELECT coalesce(max(apply_seq), 0) + 1 FROM meta.batch").fetchone()[0]
     conn.execute(
         "INSERT INTO meta.batch VALUES (?, 'police_hukou', 'police', ?, ?, DATE '2026-10-01', 0, "
@@ -31,7 +33,7 @@ def _batch(conn, file, sha, status, run, minutes, reason=None, received=0, acc=0
             sha,
             seq if status == "applied" else None,
             status,
-            None if reason is None else "volume_drop",
+            code or (None if reason is None else "row_count_change"),
             reason,
             received,
             acc,
@@ -175,7 +177,29 @@ def test_rows_a_rejected_batch_would_quarantine_are_told_apart_and_not_counted(l
     the ledger still says nothing of D was quarantined, and the report keeps them apart."""
     d, at = "police_hukou_20261101.csv", T0 + timedelta(minutes=40)
     with duckdb.connect(str(layout.database)) as conn:
-        _batch(conn, d, SHA_C, "rejected", "r4", 40, "quarantine_share failed", received=20)
+        _batch(
+            conn,
+            d,
+            SHA_C,
+            "rejected",
+            "r4",
+            40,
+            "quarantine_share failed",
+            20,
+            code="quarantine_share",
+        )
+        # refused by the reader before it was split into rows: no count of rows to give
+        _batch(
+            conn,
+            "police_hukou_20261102.csv",
+            "e" * 64,
+            "rejected",
+            "r4",
+            41,
+            "cut",
+            31,
+            code="truncated",
+        )
         conn.execute(
             "INSERT INTO meta.quarantine (batch_id, dataset, file_name, row_number, source_key, "
             "reason_code, reason, run_id, recorded_at) VALUES "
@@ -200,12 +224,15 @@ def test_rows_a_rejected_batch_would_quarantine_are_told_apart_and_not_counted(l
     assert (by_file[d]["rows_quarantined"], by_file[d]["rows_quarantined_if_accepted"]) == (0, 2)
     first = by_file["police_hukou_20261001.csv"]
     assert (first["rows_quarantined"], first["rows_quarantined_if_accepted"]) == (2, None)
+    cut = by_file["police_hukou_20261102.csv"]
+    assert (cut["rows_quarantined"], cut["rows_quarantined_if_accepted"]) == (0, None)
 
     report = load_report(layout, "r4")
     assert report.quarantine == [] and report.quarantine_by_reason == []
     assert [r["row_number"] for r in report.rejected_rows] == [3, 7]
-    (batch,) = report.run_batches
-    assert (batch["rows_quarantined"], batch["rows_quarantined_if_accepted"]) == (0, 2)
+    batches = {b["file_name"]: b for b in report.run_batches}
+    assert (batches[d]["rows_quarantined"], batches[d]["rows_quarantined_if_accepted"]) == (0, 2)
+    assert batches["police_hukou_20261102.csv"]["rows_quarantined_if_accepted"] is None
     assert report.rejected_rows_by_reason == [
         ("police_hukou", "missing_required", 1),
         ("police_hukou", "missing_source_key", 1),

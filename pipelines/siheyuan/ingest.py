@@ -28,7 +28,7 @@ import pyarrow as pa
 from siheyuan.contracts import SourceContract
 from siheyuan.landing import LandedFile, discover
 from siheyuan.quality import gate
-from siheyuan.quality.config import check_definitions
+from siheyuan.quality.config import EMPTY_SNAPSHOT, check_definitions
 from siheyuan.quality.gate import intake_failed
 from siheyuan.quality.overrides import overrides_for
 from siheyuan.quality.privacy import mask_text
@@ -334,7 +334,7 @@ def gate_file(
     try:
         if contract.kind == "snapshot" and not checked.accepted:
             raise BatchRejected(
-                "empty_snapshot",
+                EMPTY_SNAPSHOT,
                 f"{f.file_name}: snapshot has no usable rows; applying it would end every record",
                 result.rows_received,
             )

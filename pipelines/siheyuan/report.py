@@ -24,14 +24,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from siheyuan.contracts import load_contracts
 from siheyuan.held import read_held
 from siheyuan.publish import read_current
 from siheyuan.quality import data_docs_index
+from siheyuan.quality.config import EMPTY_SNAPSHOT, INTAKE, check_definitions
 from siheyuan.quality.privacy import mask_text
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import table_exists
@@ -154,6 +157,23 @@ def _quarantine_rows_per_batch(conn: duckdb.DuckDBPyConnection) -> dict[str, int
     }
 
 
+@cache
+def _gate_checks(dataset: str) -> frozenset[str]:
+    """The checks that judge a batch's rows once read (all but intake), by reason code."""
+    contracts = load_contracts()
+    if dataset not in contracts:
+        return frozenset()
+    return frozenset(d.name for d in check_definitions(contracts[dataset]) if d.name != INTAKE)
+
+
+def _refused_after_reading(batch: dict[str, Any]) -> bool:
+    """A refusal by the gate (a check's name is its reason code) or an empty snapshot: its rows
+    were read and the ones it would quarantine are listed. A file the reader refused (truncated,
+    undecodable, a column missing …) was never split into rows: there is no count to give."""
+    code = batch["reason_code"]
+    return code == EMPTY_SNAPSHOT or code in _gate_checks(batch["dataset"])
+
+
 def batch_ledger(conn: duckdb.DuckDBPyConnection, xref: Path | None = None) -> list[dict[str, Any]]:
     """Every batch file ever seen, once per distinct (file name, SHA-256), oldest first.
 
@@ -199,7 +219,7 @@ def batch_ledger(conn: duckdb.DuckDBPyConnection, xref: Path | None = None) -> l
                 # a rejected batch quarantined nothing (it was not used), but the rows it would
                 # have quarantined are listed: how many (null unless rejected after reading)
                 "rows_quarantined_if_accepted": listed.get(last["batch_id"], 0)
-                if last["status"] == "rejected" and last["rows_received"] is not None
+                if last["status"] == "rejected" and _refused_after_reading(last)
                 else None,
                 "rows_in_xref": in_xref.get(last["batch_id"], 0)
                 if last["status"] == "applied" and xref is not None

@@ -25,6 +25,8 @@ STRUCTURE = "structure"
 QUARANTINE_SHARE = "quarantine_share"
 ROW_COUNT_CHANGE = "row_count_change"
 ROW_COUNT_DROP = "row_count_drop"
+# The reason code of a snapshot refused after reading because no row of it was usable.
+EMPTY_SNAPSHOT = "empty_snapshot"
 
 
 class _Strict(BaseModel):
