@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from .evaluate_round import truth_rounds
 from .settings import WarehouseLayout
 
 TARGETS = {"correct_share": 0.995, "wrong_share": 0.001}
@@ -67,15 +68,7 @@ def fold_by_dataset(
 
 def truth_round_dir(truth_dir: Path) -> Path:
     """``truth_dir`` itself when it holds records.csv, else its latest ``round_<K>`` folder."""
-    if (truth_dir / "records.csv").exists():
-        return truth_dir
-    rounds = sorted(
-        (p for p in truth_dir.glob("round_*") if (p / "records.csv").exists()),
-        key=lambda p: int(p.name.split("_")[1]),
-    )
-    if not rounds:
-        raise FileNotFoundError(f"no records.csv in {truth_dir} or its round_* folders")
-    return rounds[-1]
+    return truth_rounds(truth_dir)[-1].folder
 
 
 def _shares(n: int, correct: int, wrong: int, unplaced: int, missing: int) -> dict[str, Any]:

@@ -47,13 +47,13 @@ def read_round(folder: Path) -> TruthRound:
     if manifest.exists():
         m = json.loads(manifest.read_text(encoding="utf-8"))
         return TruthRound(int(m["round"]), folder, tuple(sorted(Path(f).name for f in m["files"])))
-    if not folder.name.startswith("round_") or not folder.name[6:].isdigit():
-        raise FileNotFoundError(f"{folder} has no manifest.json and is not named round_<K>")
+    named = folder.name.startswith("round_") and folder.name[6:].isdigit()
     files = duckdb.sql(
         "SELECT DISTINCT file_name FROM read_csv(?, all_varchar = true) ORDER BY 1",
         params=[str(folder / "records.csv")],
     ).fetchall()
-    return TruthRound(int(folder.name[6:]), folder, tuple(f for (f,) in files))
+    # a truth folder copied or renamed without its manifest: one round, its files from records
+    return TruthRound(int(folder.name[6:]) if named else 1, folder, tuple(f for (f,) in files))
 
 
 def truth_rounds(truth_dir: Path) -> list[TruthRound]:

@@ -15,7 +15,7 @@ Only ``applied`` rows count: the registry of the live database holds those only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 
 import duckdb
@@ -32,6 +32,10 @@ class Rejection:
     extract_date: date
     seq: int
     recorded_at: datetime
+
+
+# Rejection's fields as meta.batch columns, in order: ``Rejection(*row)`` of a SELECT of them.
+REJECTION_COLUMNS = ", ".join(f.name for f in fields(Rejection))
 
 
 @dataclass(frozen=True)

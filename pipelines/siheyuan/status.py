@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from siheyuan.publish import read_current
-from siheyuan.rejections import Rejection, resolution
+from siheyuan.rejections import REJECTION_COLUMNS, Rejection, resolution
 from siheyuan.report import snapshot_connection
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import table_exists
@@ -28,8 +28,6 @@ _SHOWN = (
     "rows_duplicate",
     "recorded_at",
 )
-# Rejection's fields, in order: what resolution() needs to find what came after a rejection
-_REJECTION = ("dataset", "file_name", "file_sha256", "kind", "extract_date", "seq", "recorded_at")
 
 
 def warehouse_status(layout: WarehouseLayout) -> dict[str, Any]:
@@ -49,7 +47,7 @@ def warehouse_status(layout: WarehouseLayout) -> dict[str, Any]:
         if conn is None or not table_exists(conn, "meta", "batch"):
             return info
         rows = conn.execute(
-            f"SELECT {', '.join(_SHOWN)}, {', '.join(_REJECTION)} FROM meta.batch "
+            f"SELECT {', '.join(_SHOWN)}, {REJECTION_COLUMNS} FROM meta.batch "
             "ORDER BY recorded_at, coalesce(apply_seq, 0)"
         ).fetchall()
         for row in rows:

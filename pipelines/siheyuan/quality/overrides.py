@@ -17,7 +17,7 @@ from siheyuan.contracts import load_contracts
 from siheyuan.landing import file_sha256
 from siheyuan.quality.config import check_definitions
 from siheyuan.quality.privacy import mask_text
-from siheyuan.rejections import Rejection, resolution
+from siheyuan.rejections import REJECTION_COLUMNS, Rejection, resolution
 from siheyuan.runlock import RunLock
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import connect, ensure_meta
@@ -61,9 +61,8 @@ def accept_batch(
     with RunLock(layout.lock_file), connect(layout.database) as conn:
         ensure_meta(conn)
         batch = conn.execute(
-            "SELECT batch_id, reason_code, dataset, file_name, file_sha256, kind, extract_date, "
-            "seq, recorded_at FROM meta.batch WHERE file_name = ? AND status = 'rejected' "
-            "ORDER BY recorded_at DESC LIMIT 1",
+            f"SELECT batch_id, reason_code, {REJECTION_COLUMNS} FROM meta.batch "
+            "WHERE file_name = ? AND status = 'rejected' ORDER BY recorded_at DESC LIMIT 1",
             [file_name],
         ).fetchone()
         if batch is None:
