@@ -10,7 +10,7 @@ from siheyuan.contracts import load_contracts
 from siheyuan.ingest import check_rows, ingest_dataset
 from siheyuan.readers import RawRow
 from siheyuan.standardise.id_number import check_char
-from siheyuan.warehouse import initialise
+from siheyuan.warehouse import initialise, key_hash, warehouse_id_key
 
 CONTRACTS = load_contracts()
 HUKOU = CONTRACTS["police_hukou"]
@@ -297,4 +297,30 @@ def test_a_reported_check_that_fails_is_a_warning_at_run_time(tmp_path: Path, ca
     assert warnings == [
         f"{path.name}: check row_count_drop failed (reported, not blocking): 30 rows "
         "(threshold: at least 32 rows (previous snapshot 40 rows, max drop 20%))"
+    ]
+
+
+def test_quarantine_rows_stored_before_the_key_hash_get_it_when_the_key_was_not_masked(
+    tmp_path: Path,
+) -> None:
+    """An upgraded warehouse keeps carrying forward what it carried forward before."""
+    db = tmp_path / "old.duckdb"
+    initialise(db, CONTRACTS)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(
+            "INSERT INTO meta.quarantine (batch_id, dataset, file_name, row_number, source_key, "
+            "reason_code, reason, run_id, recorded_at) VALUES "
+            "('b', 'police_hukou', 'f.csv', 2, '3301060000000001', 'missing_required', 'r', 'r1', "
+            "now()), ('b', 'hr_insured', 'g.csv', 3, '330106********1234', 'missing_required', "
+            "'r', 'r1', now())"
+        )
+        id_key = warehouse_id_key(conn)
+    initialise(db, CONTRACTS)  # what every run does to its working copy
+    with duckdb.connect(str(db)) as conn:
+        hashes = conn.execute(
+            "SELECT source_key, source_key_hash FROM meta.quarantine ORDER BY row_number"
+        ).fetchall()
+    assert hashes == [
+        ("3301060000000001", key_hash(id_key, "3301060000000001")),
+        ("330106********1234", None),  # masked: it never matched a key, and still does not
     ]

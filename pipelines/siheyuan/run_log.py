@@ -58,7 +58,7 @@ class _Relay(logging.Handler):
             self.pending.append(record)
 
 
-class _MaskingStream(io.TextIOBase):
+class MaskingStream(io.TextIOBase):
     """Stdout for the run: complete lines go to ``target`` through ``mask_text``.
 
     dagster-dbt re-emits every dbt line with ``sys.stdout.write``, which a logging formatter
@@ -148,7 +148,7 @@ class RunLog:
                 handler.handle(record)
             self._relay.pending.clear()
             self._relay.target = handler
-            stdout = _MaskingStream(fh)
+            stdout = MaskingStream(fh)
             try:
                 with contextlib.redirect_stdout(stdout):
                     yield _dagster_logger(handler)

@@ -132,6 +132,13 @@ def ensure_meta(conn: duckdb.DuckDBPyConnection) -> None:
     if not has_key or not has_key[0]:
         # Random per warehouse: ids are stable within it and cannot be reversed to ID numbers.
         conn.execute("INSERT INTO meta.settings VALUES ('id_key', ?)", [secrets.token_hex(32)])
+    # Rows stored before the hash column: a key that was never masked is the key itself, so its
+    # hash is exact (a masked one stays NULL — it could never be joined on, before or now).
+    conn.execute(
+        "UPDATE meta.quarantine SET source_key_hash = sha256("
+        "(SELECT value FROM meta.settings WHERE name = 'id_key') || '|' || source_key) "
+        "WHERE source_key_hash IS NULL AND source_key IS NOT NULL AND strpos(source_key, '*') = 0"
+    )
 
 
 def warehouse_id_key(conn: duckdb.DuckDBPyConnection) -> str:

@@ -124,6 +124,7 @@ HEALTH = "[健康信息]"
         ("330106-19900101-1234", "330106********1234"),
         ("3301 0619 9001 0112 34", "330106********1234"),
         ("330 106 1990 0101 1234", "330106********1234"),
+        ("330106  19850302  1234", "330106********1234"),  # two spaces between groups
         # province 北京 and a real date: erring toward the mask is the privacy-safe direction
         ("row_count 110000 19990101 0000", "row_count 110000********0000"),
         # numbered lists ("1.", "2.", "第3.") and numbers >= 1 do not hide what follows
@@ -175,6 +176,7 @@ def _sha256_with_a_long_digit_run() -> str:
         "rows 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18",  # 1-digit groups: counting
         "rows 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15",
         "rows 118 119 120 121 122",  # 3+3 opening, but 118119 is no county code
+        "rows 12001 12002 12003",  # no typed ID opens with a 5-digit group
         "extract 2026-11-01 seq 3; file police_hukou_20261001.csv",
         "rows 10 11 12 13 14 15 16 17 18",  # 18 digits in groups, no province 10
         "rows 12 13 14 15 16 17 18 19 20",  # province 12, but no birth year 1415

@@ -1,5 +1,6 @@
 """The dbt project (repository root) as Dagster assets: staging → intermediate → marts."""
 
+import contextlib
 import logging
 import os
 import shutil
@@ -14,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from siheyuan.defs.resources import WarehouseResource
 from siheyuan.faults import crash_point
+from siheyuan.run_log import MaskingStream
 from siheyuan.settings import project_root
 
 DUCKDB_PATH_ENV = "SIHEYUAN_DUCKDB_PATH"
@@ -87,19 +89,26 @@ def siheyuan_dbt_assets(
     tests: dict[str, str] = {}  # dbt test id → its status (pass, warn)
     # No dbt.log: dagster-dbt would put it in the target folder, unmasked, and it would only
     # repeat what dbt prints to stdout, which reaches the run's log masked (``run_log``).
-    args = ["build", "--log-level-file", "none"]
+    args = ["build", "--log-level-file", "none", "--no-use-colors"]
     invocation = dbt.cli(args, context=context, target_path=warehouse.layout.dbt_target)
-    for event in invocation.stream():
-        if isinstance(event, dg.Output | dg.AssetMaterialization):
-            if not built:
-                crash_point("dbt.during_build")
-            built[_text(event.metadata, "unique_id").split(".", 1)[0] or "node"] += 1
-        elif isinstance(event, dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.AssetObservation):
-            # a test on several models comes as one observation per model: count ids, not events
-            test_id = _text(event.metadata, "unique_id")
-            if test_id.startswith("test."):
-                tests[test_id] = _text(event.metadata, "status")
-        yield event
+    # dagster-dbt re-prints dbt's output on stdout, where a failing model's error can quote a
+    # value; mask it here, so every way a run is launched (CLI, sensor, UI with Dagster's
+    # compute logs) stores it masked — the CLI's run log masks again, harmlessly.
+    masked = MaskingStream(sys.stdout)
+    with contextlib.redirect_stdout(masked), contextlib.closing(masked):
+        for event in invocation.stream():
+            if isinstance(event, dg.Output | dg.AssetMaterialization):
+                if not built:
+                    crash_point("dbt.during_build")
+                built[_text(event.metadata, "unique_id").split(".", 1)[0] or "node"] += 1
+            elif isinstance(
+                event, dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.AssetObservation
+            ):
+                # a test on several models comes as one observation per model: count ids
+                test_id = _text(event.metadata, "unique_id")
+                if test_id.startswith("test."):
+                    tests[test_id] = _text(event.metadata, "status")
+            yield event
     # A failing test of severity error fails the build (the stream raises): a test that did not
     # pass here is one of severity warn.
     passed = sum(status == "pass" for status in tests.values())

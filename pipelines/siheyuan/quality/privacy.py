@@ -59,7 +59,7 @@ _ID_LIKE = re.compile(rf"{_NOT_IN_NUMBER}(?:{_D}{{17}}(?:{_D}|{_X})|{_D}{{15}}){
 # full-width spaces): which groups form an ID number is decided by _mask_grouped, which tests
 # the shape, so "0." exempts nothing here.
 _SEP = "[ \\-\u00a0\u3000\u2010-\u2014\uff0d]"
-_GROUPED = re.compile(rf"{_NOT_IN_NUMBER}{_D}+(?:{_SEP}{_D}+)+{_X}?{_END}")
+_GROUPED = re.compile(rf"{_NOT_IN_NUMBER}{_D}+(?:{_SEP}{{1,2}}{_D}+)+{_X}?{_END}")
 _GROUP = re.compile(rf"{_D}+{_X}?")
 # Mainland mobile numbers, optionally +86 / 86 prefixed, with optional separators.
 _PHONE_LIKE = re.compile(rf"{_START}(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{{4}}[- ]?\d{{4}}{_END}")
@@ -131,7 +131,7 @@ def _opens_id(groups: list[tuple[int, int, str]], i: int) -> bool:
     a county code, because row numbers (``118 119 120 121 122``) also come in 3s.
     """
     first = groups[i][2]
-    if len(first) >= 4:
+    if len(first) == 4 or len(first) >= 6:  # no typed layout opens with 5 (12001 12002 12003)
         return True
     return (
         len(first) == 3
