@@ -138,53 +138,55 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 # --- rejected whole ---------------------------------------------------------------------------
 
 
+# Dated after every file the accepted fixture lands (2026-11-30 … 12-02), so a case is judged
+# on its breakage whichever runs first: an older file would be refused as out of order instead.
 CASES = {
     # case: (dataset, file name to land, how it is broken, the reason the run must give)
     "wrong_encoding": (
         "police_hukou",
-        "police_hukou_20261101.csv",
+        "police_hukou_20270101.csv",
         breakage.wrong_encoding,
         "cannot be decoded as utf-8",
     ),
     "renamed_column": (
         "police_hukou",
-        "police_hukou_20261102.csv",
+        "police_hukou_20270102.csv",
         lambda src, dst: breakage.rename_column(src, dst, "姓名", "名字"),
         "missing or renamed: 姓名; unexpected columns: 名字",
     ),
     "missing_column": (
         "hr_insured",
-        "hr_insured_20261102.csv",
+        "hr_insured_20270102.csv",
         lambda src, dst: breakage.drop_column(src, dst, "社会保障号码"),
         "missing or renamed: 社会保障号码",
     ),
     "truncated_mid_row": (
         "police_floating",
-        "police_floating_20261103.csv",
+        "police_floating_20270103.csv",
         breakage.truncate_mid_row,
         "truncated",
     ),
     "truncated_mid_character": (
         "hr_insured",
-        "hr_insured_20261103.csv",
+        "hr_insured_20270103.csv",
         breakage.truncate_mid_character,
         "cannot be decoded as gb18030",
     ),
     "header_only_snapshot": (
         "police_floating",
-        "police_floating_20261104.csv",
+        "police_floating_20270104.csv",
         breakage.header_only,
         "would end every record",
     ),
     "xlsx_sheet_renamed": (
         "civil_assistance",
-        "civil_assistance_20261104.xlsx",
+        "civil_assistance_20270104.xlsx",
         breakage.rename_sheet,
         "sheet '救助对象' not found",
     ),
     "renamed_optional_jsonl_key": (
         "health_records",
-        "health_records_20261105.jsonl",
+        "health_records_20270105.jsonl",
         lambda src, dst: _rename_json_key(src, dst, "id_no", "idno"),
         "declared key(s) on no line: id_no; undeclared key(s) on most lines: idno",
     ),
@@ -224,7 +226,7 @@ def test_forty_percent_bad_id_check_digits_is_rejected(layout, sample, tmp_path)
     candidates = [r for r in rows if re.fullmatch(r"\d{17}[\dX]", r[col] if len(r) > col else "")]
     for row in candidates[: int(len(rows) * 0.4) + 1]:
         row[col] = _break_check_digit(row[col])
-    bad = _write_csv(landing / "police" / "police_hukou_20261105.csv", header, rows)
+    bad = _write_csv(landing / "police" / "police_hukou_20270105.csv", header, rows)
     report = _assert_rejected(layout, landing, bad, r"id_number_valid failed", "id_number_valid")
     assert not re.search(r"\d{17}[\dX]", report.message or "")
     # the ledger says how many rows were read before the refusal, as the check lines do
