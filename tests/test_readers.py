@@ -219,7 +219,7 @@ def test_a_jsonl_file_cut_mid_line_is_rejected_but_a_bad_inner_line_is_quarantin
     tmp_path: Path,
 ) -> None:
     contract = CONTRACTS["health_records"]
-    good = json.dumps({"archive_no": "A1", "op": "I", "name": "李娜"}, ensure_ascii=False)
+    good = _health_line(1, op="I")
     cut = tmp_path / "health_records_20261001.jsonl"
     cut.write_text(good + "\n" + good[:20], encoding="utf-8")
     with pytest.raises(BatchRejected, match="truncated"):
@@ -276,11 +276,31 @@ def test_a_renamed_optional_jsonl_key_rejects_the_batch(tmp_path: Path) -> None:
     assert exc.value.reason_code == "missing_columns" and exc.value.rows_read == n
     assert path.name in exc.value.reason and "id_no" in exc.value.reason
     assert "idno" in exc.value.reason and "\n" not in exc.value.reason
-    # too few lines for an absent key to mean anything — unless the rename is on most lines
+    # too few lines for the batch rule: the line itself is set aside (its null would erase)
     small = json.loads(_health_line(1))
     del small["id_no"]
     path.write_text(json.dumps(small) + "\n", "utf-8")
-    assert len(read_batch(contract, path).rows) == 1
+    result = read_batch(contract, path)
+    assert result.rows == [] and [p.reason_code for p in result.problems] == ["missing_keys"]
+
+
+def test_an_upsert_line_without_a_declared_key_is_quarantined_a_key_only_delete_is_not(
+    tmp_path: Path,
+) -> None:
+    """A missing key reads as null, and an update's null is the record's latest word."""
+    contract = CONTRACTS["health_records"]
+    path = tmp_path / "health_records_20261101.jsonl"
+    update = json.loads(_health_line(1, op="U"))
+    del update["phone"], update["chronic"]
+    delete = {"archive_no": "HA000002", "op": "D"}  # a delete may carry only its key
+    lines = [json.dumps(update, ensure_ascii=False), json.dumps(delete), _health_line(3)]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    result = read_batch(contract, path)
+    assert [r.row_number for r in result.rows] == [2, 3]
+    (problem,) = result.problems
+    assert (problem.row_number, problem.reason_code) == (1, "missing_keys")
+    assert "phone, chronic" in problem.reason and problem.source_key == update["archive_no"]
+    assert result.rows_received == 3
 
 
 def test_an_undeclared_jsonl_key_on_most_lines_rejects_even_when_the_declared_one_appears(

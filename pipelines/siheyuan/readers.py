@@ -233,6 +233,7 @@ def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
     result = ReadResult()
     key_lines: Counter[str] = Counter()  # key -> lines that carry it
     declared = contract.column_names
+    incomplete: list[tuple[RawRow, list[str]]] = []  # upsert lines without every declared key
     # split on "\n" only: str.splitlines() would also split on U+2028/U+0085, legal in JSON strings
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -255,7 +256,11 @@ def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
             )
             continue
         key_lines.update(obj.keys())
-        result.rows.append(RawRow(line_no, {c: _json_text(obj.get(c)) for c in declared}))
+        row = RawRow(line_no, {c: _json_text(obj.get(c)) for c in declared})
+        result.rows.append(row)
+        missing = [c for c in declared if c not in obj]
+        if missing and not _is_delete(contract, row):
+            incomplete.append((row, missing))
     if (
         not text.endswith("\n")
         and result.problems
@@ -274,7 +279,41 @@ def _read_jsonl(contract: SourceContract, path: Path) -> ReadResult:
     if result.rows:
         _reject_renamed_json_keys(contract, path, result, key_lines)
         result.extra_columns = sorted(set(key_lines) - set(declared))
+    _quarantine_incomplete_lines(contract, result, incomplete)
     return result
+
+
+def _is_delete(contract: SourceContract, row: RawRow) -> bool:
+    op = contract.operation
+    return op is not None and op.normalise(row.values.get(op.column)) == "delete"
+
+
+def _quarantine_incomplete_lines(
+    contract: SourceContract, result: ReadResult, incomplete: list[tuple[RawRow, list[str]]]
+) -> None:
+    """An insert or update line without a declared key goes to the quarantine.
+
+    The spec names every key of every object (a value may be null); a key that is *missing*
+    would read as null, and the line's null is the record's latest word: its phone or its
+    conditions would be erased by a line that never mentioned them. A batch too small for the
+    renamed-key rule (``json_keys.min_rows``) is caught here, line by line. A delete line may
+    carry only its key.
+    """
+    if not incomplete:
+        return
+    set_aside = {id(row) for row, _ in incomplete}
+    result.rows = [r for r in result.rows if id(r) not in set_aside]
+    for row, missing in incomplete:
+        result.problems.append(
+            RowProblem(
+                row.row_number,
+                "missing_keys",
+                f"declared key(s) missing on this line: {', '.join(missing)} — a missing key "
+                "would erase the record's value",
+                contract.source_key(row.values),
+            )
+        )
+    result.problems.sort(key=lambda p: p.row_number)
 
 
 def _reject_renamed_json_keys(
