@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -324,3 +325,36 @@ def test_quarantine_rows_stored_before_the_key_hash_get_it_when_the_key_was_not_
         ("3301060000000001", key_hash(id_key, "3301060000000001")),
         ("330106********1234", None),  # masked: it never matched a key, and still does not
     ]
+
+
+def test_a_file_refused_for_good_is_set_aside_and_blocks_no_later_batch(tmp_path: Path) -> None:
+    """Older than what is applied: refused once, then left out of every run with a warning."""
+    from siheyuan.runner import plan
+    from siheyuan.settings import WarehouseLayout
+
+    landing = tmp_path / "landing"
+    layout = WarehouseLayout(tmp_path / "wh")
+    work = tmp_path / "work.duckdb"
+    initialise(work, CONTRACTS)
+    initialise(layout.database, CONTRACTS)
+    _land(landing, "police_hukou_20261001.csv", [_row("P1"), _row("P2")])
+    (first,) = ingest_dataset(work, layout.database, HUKOU, landing, "run1")
+    assert first.status == "applied"
+    shutil.copy(work, layout.database)  # run1 published: its working copy is the live database
+    old = _land(landing, "police_hukou_20260901.csv", [_row("P1")])
+    (refused,) = ingest_dataset(work, layout.database, HUKOU, landing, "run2")
+    assert (refused.file_name, refused.status, refused.reason_code) == (
+        old.name,
+        "rejected",
+        "out_of_order",
+    )
+    shutil.copy(layout.database, work)  # run3 works on a copy of the live database
+    newer = _land(landing, "police_hukou_20261101.csv", [_row("P1"), _row("P3")])
+    planned = plan(landing, layout)
+    assert [f.file_name for f in planned.new] == [newer.name]
+    (set_aside,) = planned.unrecognised
+    assert set_aside.path == old and "remove it from the landing folder" in set_aside.reason
+    outcomes = ingest_dataset(work, layout.database, HUKOU, landing, "run3")
+    assert {o.file_name: o.status for o in outcomes if o.status != "duplicate"} == {
+        newer.name: "applied"  # the refused file is not judged again, and blocks nothing
+    }

@@ -249,7 +249,7 @@ def test_a_broken_batch_is_rejected_and_current_stays(
     landing = tmp_path / "landing"
     shutil.copytree(sample / "landing", landing)
     src = next((landing / "police").glob("police_hukou_*.csv"))
-    bad = landing / "police" / "police_hukou_20991230.csv"
+    bad = landing / "police" / "police_hukou_20991231.csv"
     bad.write_bytes(src.read_text(encoding="utf-8").encode("gb18030"))  # wrong encoding
     report = run_job(landing, layout.root)
     assert report.status == "rejected" and report.exit_code == 1
@@ -278,7 +278,7 @@ def test_a_corrected_file_publishes_and_a_quarantined_row_does_not_end_its_recor
     key = row[header.index("人员编号")].strip()
     row[header.index("姓名")] = ""  # no name: the row is quarantined
     lines[5] = ",".join(row)
-    fixed = landing / "police" / "police_hukou_20991231.csv"
+    fixed = landing / "police" / "police_hukou_20991230.csv"
     fixed.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
     report = run_job(landing, layout.root)
     assert report.status == "published", report.message

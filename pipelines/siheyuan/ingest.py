@@ -35,6 +35,7 @@ from siheyuan.quality.privacy import mask_text
 from siheyuan.quality.results import CheckResult, GateRejected, record_checks
 from siheyuan.quality.semantic import build_data_docs
 from siheyuan.readers import BatchRejected, RawRow, RowProblem, describe_columns, read_batch
+from siheyuan.rejections import never_applicable, set_aside_reason
 from siheyuan.settings import keep_validations
 from siheyuan.warehouse import (
     LINEAGE_COLUMNS,
@@ -486,7 +487,14 @@ def ingest_dataset(
         ensure_meta(conn)
         ensure_raw_table(conn, contract)
         applied, seen, latest = _registry(conn, contract.dataset)
+        spent = never_applicable(conn, contract.dataset)
         for f in files:
+            if (f.file_name, f.sha256) in spent:
+                # refused for good (older than what is applied): it must not block the others
+                log.warning(
+                    "ignored %s: %s", f.file_name, set_aside_reason(spent[f.file_name, f.sha256])
+                )
+                continue
             if _is_replay(contract, f, applied, latest):
                 # Not re-read: the same bytes were read when they were applied, so their rows
                 # are known, and every one of them is a duplicate of an applied row.

@@ -89,3 +89,29 @@ def resolution(conn: duckdb.DuckDBPyConnection, rejected: Rejection) -> Resoluti
         },
     ).fetchone()
     return Resolution(*row) if row else None
+
+
+# A refusal that no later run can change: the file is older than what its dataset has applied,
+# or a delta for a date and seq already applied. Datasets only move forward, so the same bytes
+# are refused for ever; they are set aside instead of failing every later run of the warehouse.
+NEVER_APPLICABLE = ("out_of_order",)
+
+
+def never_applicable(
+    conn: duckdb.DuckDBPyConnection, dataset: str | None = None
+) -> dict[tuple[str, str], str]:
+    """(file name, SHA-256) of contents refused for good, with the reason they were refused."""
+    rows = conn.execute(
+        "SELECT file_name, file_sha256, arg_max(reason, recorded_at) FROM meta.batch "
+        "WHERE status = 'rejected' AND reason_code IN (SELECT unnest($codes)) "
+        "AND ($dataset IS NULL OR dataset = $dataset) GROUP BY ALL",
+        {"codes": list(NEVER_APPLICABLE), "dataset": dataset},
+    ).fetchall()
+    return {(name, sha): reason for name, sha, reason in rows}
+
+
+def set_aside_reason(reason: str) -> str:
+    return (
+        f"refused earlier and can never apply ({reason}); it is left out of every run — "
+        "remove it from the landing folder"
+    )

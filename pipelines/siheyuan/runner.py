@@ -16,6 +16,7 @@ from siheyuan.contracts import load_contracts
 from siheyuan.held import record_held
 from siheyuan.landing import LandedFile, UnrecognisedFile, discover
 from siheyuan.publish import read_current, recover
+from siheyuan.rejections import never_applicable, set_aside_reason
 from siheyuan.run_log import RunLog
 from siheyuan.runlock import RunLock, WarehouseBusy
 from siheyuan.settings import WarehouseLayout
@@ -51,6 +52,7 @@ def plan(landing: Path, layout: WarehouseLayout) -> Plan:
     """Which landed files the live registry has not settled yet (applied or duplicate)."""
     files, unrecognised = discover(landing, load_contracts())
     settled: set[tuple[str, str]] = set()
+    spent: dict[tuple[str, str], str] = {}
     if layout.database.exists():
         with connect(layout.database, read_only=True) as conn:
             if table_exists(conn, "meta", "batch"):
@@ -60,9 +62,16 @@ def plan(landing: Path, layout: WarehouseLayout) -> Plan:
                         "WHERE status IN ('applied', 'duplicate')"
                     ).fetchall()
                 )
+                spent = never_applicable(conn)
     # New: a (name, content) the registry has not settled — new content, or a replay under a
     # new name, which the run records as a duplicate so an auditor sees every file that arrived.
-    new = [f for f in files if (f.file_name, f.sha256) not in settled]
+    # A content refused for good is left out, with a warning, so it cannot block later runs.
+    new = [f for f in files if (f.file_name, f.sha256) not in settled | spent.keys()]
+    unrecognised += [
+        UnrecognisedFile(f.path, set_aside_reason(spent[f.file_name, f.sha256]))
+        for f in files
+        if (f.file_name, f.sha256) in spent
+    ]
     return Plan(new, unrecognised)
 
 
