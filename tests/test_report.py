@@ -239,3 +239,11 @@ def test_rows_a_rejected_batch_would_quarantine_are_told_apart_and_not_counted(l
     ]
     assert report.quarantine_by_reason_all == load_report(layout, "r1").quarantine_by_reason_all
     assert sum(n for _, _, n in report.quarantine_by_reason_all) == 2  # applied rows only
+
+
+def test_a_rejection_stays_on_every_page_after_the_file_is_accepted_and_applied(layout) -> None:
+    """B was rejected in r2 and applied in r3 by an override: its refusal is still history."""
+    page = write_report(layout, run_id="r3").read_text(encoding="utf-8")
+    section = page.split("<h2>Rejected batches (all runs)</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section  # the file, escaped
+    assert "r2" in section and "No batch has ever been rejected" not in section

@@ -140,6 +140,17 @@ def _summary(r: AuditReport) -> str:
     return '<ul class="summary">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
+def _rejections(ledger: list[dict]) -> list[tuple[dict, dict]]:
+    """Every rejection ever recorded, with its file's entry: also of files applied since (after an
+    override or as a snapshot re-delivered) — the ledger entry shows only the latest outcome."""
+    found = []
+    for b in ledger:
+        latest = {k: b.get(k) for k in ("status", "reason", "run_id", "recorded_at")}
+        latest["recorded_at"] = latest["recorded_at"] or b.get("first_seen")
+        found += [(b, o) for o in [*b.get("history", []), latest] if o["status"] == "rejected"]
+    return sorted(found, key=lambda pair: str(pair[1]["recorded_at"]))
+
+
 def _quarantined(b: dict) -> str:
     """A rejected batch quarantined nothing; say how many rows it would have, if it was read."""
     would = b.get("rows_quarantined_if_accepted")
@@ -356,7 +367,7 @@ def render(r: AuditReport, out_dir: Path) -> str:
                 "technical run log (the run's log lines, Dagster events and dbt output)",
             )
         )
-    rejected_ever = [b for b in r.ledger if b["status"] == "rejected"]
+    rejected_ever = _rejections(r.ledger)
     body = [
         f"<h1>{e(title)}</h1>",
         f'<p class="muted">Warehouse <code>{e(r.warehouse)}</code> · '
@@ -373,16 +384,17 @@ def render(r: AuditReport, out_dir: Path) -> str:
         _quarantine_section(r),
         "<h2>Rejected batches (all runs)</h2>",
         _table(
-            ("file", "dataset", "reason", "first seen (UTC)", "run"),
+            ("file", "dataset", "reason", "rejected (UTC)", "run", "now"),
             (
                 [
                     e(b["file"]),
                     e(b["dataset"]),
-                    e(_reason(b["file"], b["reason"])),
-                    e(b["first_seen"]),
-                    e(b["run_id"]),
+                    e(_reason(b["file"], o["reason"])),
+                    e(o["recorded_at"]),
+                    e(o["run_id"]),
+                    _status(b["status"]),
                 ]
-                for b in rejected_ever
+                for b, o in rejected_ever
             ),
             set(),
         )
