@@ -209,3 +209,16 @@ def test_report_help_names_both_lists_of_the_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert '"batches"' in result.stdout and '"held"' in result.stdout
+
+
+def test_the_console_masks_a_file_named_after_a_person(tmp_path: Path) -> None:
+    landing = tmp_path / "landing" / "health"
+    landing.mkdir(parents=True)
+    (landing / "330106198001011234_王五_高血压_13812345678.jsonl").write_text("{}\n", "utf-8")
+    result = CliRunner().invoke(
+        main, ["run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ignored" in result.stderr and "330106********1234" in result.stderr
+    for secret in ("330106198001011234", "13812345678", "高血压"):
+        assert secret not in result.stderr + result.stdout

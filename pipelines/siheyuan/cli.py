@@ -41,8 +41,20 @@ def _quiet_third_parties() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
+class _MaskingFilter(logging.Filter):
+    """Mask every console log line, as the run log does: a message may name a landed file,
+    and a department may name a file after a person (``330106…_王五_高血压.jsonl``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from siheyuan.quality.privacy import mask_text
+
+        record.msg, record.args = mask_text(record.getMessage()) or "", None
+        return True
+
+
 def _setup_logging(verbose: bool) -> None:
     handler = RichHandler(console=err, show_path=False, show_time=True, markup=False)
+    handler.addFilter(_MaskingFilter())
     logger = logging.getLogger("siheyuan")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
