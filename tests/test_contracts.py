@@ -57,6 +57,10 @@ def test_source_key_joins_parts_and_refuses_blanks() -> None:
     civil = load_contracts()["civil_assistance"]
     assert civil.source_key({"家庭编号": " F001 ", "成员序号": "2"}) == "F001-2"
     assert civil.source_key({"家庭编号": "F001", "成员序号": "  "}) is None
+    # an integer key part is the number, however it was spelt (a text cell "01", a number 1)
+    assert civil.source_key({"家庭编号": "F001", "成员序号": "02"}) == "F001-2"
+    # a string key part keeps its zeros
+    assert civil.source_key({"家庭编号": "0001", "成员序号": "2"}) == "0001-2"
 
 
 def test_file_names_follow_the_landing_layout() -> None:

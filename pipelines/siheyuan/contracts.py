@@ -136,13 +136,22 @@ class SourceContract(_Strict):
         )
 
     def source_key(self, record: dict[str, str | None]) -> str | None:
-        """The record's source key, or None when any key part is empty."""
+        """The record's source key, or None when any key part is empty.
+
+        A key part the contract types ``integer`` is the number, not its spelling: 成员序号
+        written ``01`` one month and ``1`` the next (a text cell, then a number cell) is the
+        same member, and a different key would end the record and start a new one.
+        """
+        types = {c.name: c.type for c in self.columns}
         parts = []
         for col in self.key.columns:
             value = record.get(col)
             if value is None or not str(value).strip():
                 return None
-            parts.append(str(value).strip())
+            part = str(value).strip()
+            if types.get(col) == "integer" and part.isascii() and part.isdigit():
+                part = str(int(part))
+            parts.append(part)
         return self.key.separator.join(parts)
 
 
