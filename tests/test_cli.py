@@ -222,3 +222,23 @@ def test_the_console_masks_a_file_named_after_a_person(tmp_path: Path) -> None:
     assert "ignored" in result.stderr and "330106********1234" in result.stderr
     for secret in ("330106198001011234", "13812345678", "高血压"):
         assert secret not in result.stderr + result.stdout
+
+
+def test_a_broken_contract_is_one_line_naming_the_file_not_a_traceback(
+    tmp_path: Path, monkeypatch, request
+) -> None:
+    import siheyuan.contracts as contracts
+
+    broken = tmp_path / "sources" / "police" / "police_test.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("dataset: police_test\ncolums: []\n", "utf-8")  # a typo'd key
+    monkeypatch.setattr(contracts, "contracts_dir", lambda: tmp_path / "sources")
+    contracts.load_contracts.cache_clear()  # contracts are read once per process
+    request.addfinalizer(contracts.load_contracts.cache_clear)
+    (tmp_path / "wh").mkdir()
+    result = CliRunner().invoke(
+        main, ["quarantine", "--warehouse", str(tmp_path / "wh"), "--dataset", "police_test"]
+    )
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: invalid source contract") and str(broken) in line

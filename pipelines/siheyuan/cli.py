@@ -25,6 +25,7 @@ from rich.table import Table
 from siheyuan.settings import (
     LANDING_ENV,
     WAREHOUSE_ENV,
+    ConfigurationError,
     WarehouseLayout,
     project_root,
     resolve_landing,
@@ -63,7 +64,18 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
-@click.group()
+class _Group(click.Group):
+    """Every command: a contract or quality settings file that cannot be used is one line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 def main(verbose: bool) -> None:
     """siheyuan (四合院): one resident/household/building master from four departments."""

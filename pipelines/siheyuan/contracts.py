@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from siheyuan.settings import project_root
+from siheyuan.settings import ConfigurationError, project_root
 
 ColumnType = Literal["string", "integer", "decimal", "date", "month", "timestamp", "string_list"]
 Department = Literal["police", "civil_affairs", "health", "hr"]
@@ -165,9 +165,9 @@ def load_contract(path: Path) -> SourceContract:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         contract = SourceContract.model_validate(data)
     except Exception as exc:  # re-raised with the file named: the engineer must know which one
-        raise ValueError(f"invalid source contract {path}: {exc}") from exc
+        raise ConfigurationError(f"invalid source contract {path}: {exc}") from exc
     if path.parent.name != contract.department or path.stem != contract.dataset:
-        raise ValueError(
+        raise ConfigurationError(
             f"{path}: a contract lives at sources/<department>/<dataset>.yml "
             f"(expected sources/{contract.department}/{contract.dataset}.yml)"
         )
@@ -182,8 +182,8 @@ def load_contracts(root: Path | None = None) -> dict[str, SourceContract]:
     for path in sorted(base.glob("*/*.yml")):
         contract = load_contract(path)
         if contract.dataset in contracts:
-            raise ValueError(f"dataset {contract.dataset!r} declared twice ({path})")
+            raise ConfigurationError(f"dataset {contract.dataset!r} declared twice ({path})")
         contracts[contract.dataset] = contract
     if not contracts:
-        raise ValueError(f"no source contracts found under {base}")
+        raise ConfigurationError(f"no source contracts found under {base}")
     return contracts

@@ -19,6 +19,14 @@ KEEP_VALIDATIONS_ENV = "SIHEYUAN_KEEP_VALIDATIONS"
 DEFAULT_KEEP_VALIDATIONS = 30
 
 
+class ConfigurationError(ValueError):
+    """A source contract or quality settings file that cannot be used; the message names it.
+
+    The CLI prints it as one line (exit 2) instead of a traceback: it is the engineer's file to
+    fix, not a fault of the program.
+    """
+
+
 def project_root() -> Path:
     """The repository root (holds ``sources/``, ``models/`` and ``dbt_project.yml``)."""
     return Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from siheyuan.contracts import SourceContract
-from siheyuan.settings import project_root
+from siheyuan.settings import ConfigurationError, project_root
 
 # Checks every dataset has, whatever its YAML says (the names are stable: reports key on them).
 INTAKE = "intake"
@@ -120,13 +120,15 @@ def load_settings(dataset: str, root: Path | None = None) -> QualitySettings:
     try:
         settings = QualitySettings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except Exception as exc:  # re-raised naming the file: the engineer must know which one
-        raise ValueError(f"invalid quality settings {path}: {exc}") from exc
+        raise ConfigurationError(f"invalid quality settings {path}: {exc}") from exc
     if settings.dataset != dataset:
-        raise ValueError(f"{path}: dataset is {settings.dataset!r}, expected {dataset!r}")
+        raise ConfigurationError(f"{path}: dataset is {settings.dataset!r}, expected {dataset!r}")
     names = [e.check for e in settings.expectations]
     reserved = {INTAKE, STRUCTURE, QUARANTINE_SHARE, ROW_COUNT_CHANGE, ROW_COUNT_DROP}
     if len(set(names)) != len(names) or reserved & set(names):
-        raise ValueError(f"{path}: expectation check names must be unique and not {reserved}")
+        raise ConfigurationError(
+            f"{path}: expectation check names must be unique and not {reserved}"
+        )
     return settings
 
 
