@@ -173,6 +173,15 @@ def test_rows_a_rejected_file_would_quarantine_are_shown_apart_from_applied_ones
     assert "Every quarantined row of this run" not in page  # nothing was applied
 
 
+def test_accepted_rows_missing_from_the_published_xref_are_not_balanced() -> None:
+    """A dataset with a contract but no dbt models: applied, yet never published."""
+    orphan = {**_batch("elderly_subsidy_20261101.csv", "applied", received=2), "rows_in_xref": 0}
+    page = render(_report([orphan], []), Path("/wh/reports"))
+    assert "NO — 2 accepted row(s) not in the published xref" in page
+    fine = {**_batch("police_hukou_20261101.csv", "applied", received=2), "rows_in_xref": 2}
+    assert "not in the published xref" not in render(_report([fine], []), Path("/wh/reports"))
+
+
 def test_a_run_without_rejected_rows_shows_no_would_be_section() -> None:
     page = render(
         _report([_batch("police_hukou_20261101.csv", "applied", received=3)], []),

@@ -81,9 +81,18 @@ def _reason(file_name: str | None, reason: str | None) -> str | None:
 def _balanced(b: dict) -> str:
     if b["status"] != "applied" or b.get("rows_received") is None:
         return "—"
-    total = (b["rows_accepted"] or 0) + (b["rows_quarantined"] or 0) + (b["rows_duplicate"] or 0)
-    ok = total == b["rows_received"]
-    return '<span class="pass">yes</span>' if ok else '<span class="fail">NO</span>'
+    accepted = b["rows_accepted"] or 0
+    total = accepted + (b["rows_quarantined"] or 0) + (b["rows_duplicate"] or 0)
+    if total != b["rows_received"]:
+        return '<span class="fail">NO</span>'
+    in_xref = b.get("rows_in_xref")
+    if in_xref is not None and in_xref != accepted:
+        # accepted but never published: e.g. a dataset with a contract and no dbt models yet
+        missing = accepted - in_xref
+        return (
+            f'<span class="fail">NO — {e(missing)} accepted row(s) not in the published xref</span>'
+        )
+    return '<span class="pass">yes</span>'
 
 
 def _summary(r: AuditReport) -> str:
