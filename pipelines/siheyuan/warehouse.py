@@ -94,6 +94,20 @@ CREATE TABLE IF NOT EXISTS meta.override (
     accepted_at TIMESTAMP NOT NULL,
     reason VARCHAR NOT NULL
 );
+-- A data steward's decision on a pair of source records (siheyuan review): applied by every
+-- later run's linking step, kept across re-runs and re-trains; the latest row for a pair wins.
+-- Records are named by dataset and keyed hash (key_hash), never by a readable key.
+CREATE TABLE IF NOT EXISTS meta.link_decision (
+    pair_id VARCHAR NOT NULL,
+    left_dataset VARCHAR NOT NULL,
+    left_key_hash VARCHAR NOT NULL,
+    right_dataset VARCHAR NOT NULL,
+    right_key_hash VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL,        -- must_link | cannot_link
+    decided_by VARCHAR NOT NULL,
+    decided_at TIMESTAMP NOT NULL,
+    reason VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta.publish (
     version VARCHAR PRIMARY KEY,
     version_number INTEGER NOT NULL,
