@@ -450,14 +450,33 @@ def accept(
 )
 @warehouse_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def evaluate(truth: Path, round_no: int | None, warehouse: Path | None, as_json: bool) -> None:
-    """Measure a run against the generator's ground truth (ID numbers, building keys).
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the JSON (default <warehouse>/reports/evaluate-round<K>.json).",
+)
+@click.option(
+    "--details",
+    is_flag=True,
+    help="Also list which kinds of record pairs are falsely merged or missed, with examples.",
+)
+def evaluate(
+    truth: Path,
+    round_no: int | None,
+    warehouse: Path | None,
+    as_json: bool,
+    out: Path | None,
+    details: bool,
+) -> None:
+    """Measure a run against the generator's ground truth (ID numbers, building keys, linking).
 
-    Prints which round of the truth it compared with. Exits 1 when a target is missed, so a
-    release check can gate on it, and when the warehouse has not applied the round.
+    Prints which round of the truth it compared with and writes the figures as JSON (see
+    docs/evaluation.md). Exits 1 when a target is missed, so a release check can gate on it, and
+    when the warehouse has not applied the round.
     """
     from siheyuan.evaluate import evaluate as measure
-    from siheyuan.evaluate import format_text
+    from siheyuan.evaluate import format_text, json_path, write_json
 
     layout = _existing_warehouse(warehouse)
     try:
@@ -465,10 +484,12 @@ def evaluate(truth: Path, round_no: int | None, warehouse: Path | None, as_json:
     except (FileNotFoundError, LookupError) as exc:  # LookupError: the round was not applied
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    written = write_json(result, out or json_path(layout.root, result["round"]))
     if as_json:
         _print_json(result)
     else:
-        click.echo(format_text(result))
+        click.echo(format_text(result, details))
+        click.echo(f"JSON: {written}")
     sys.exit(0 if result["meets_targets"] else 1)
 
 

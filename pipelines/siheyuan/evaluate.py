@@ -1,4 +1,4 @@
-"""How well a run standardised its input, measured against the generator's ground truth.
+"""How well a run standardised and linked its input, measured against the generator's truth.
 
 ``siheyuan evaluate --truth DIR --warehouse DIR`` reads the truth a ``siheyuan generate`` wrote
 beside the landing folder and the warehouse a ``siheyuan run`` built from that landing folder,
@@ -12,9 +12,15 @@ and reports figures an engineer can compare across releases:
   one in eleven wrong digits passes MOD 11-2) is counted apart: no check can tell, so the number
   is kept as delivered; entity resolution is what catches it.
 * **Buildings** — see ``evaluate_address``: correct, wrong and unplaced building keys.
+* **Linking** — see ``evaluate_linking``: person pairwise and B-cubed precision / recall / F1
+  over source records, household and building pairwise F1, residents with their true canonical
+  ID number, and which kinds of record pairs are falsely merged or missed.
 
-Both compare with one round of the truth: the one asked for, else the latest round the warehouse
+All compare with one round of the truth: the one asked for, else the latest round the warehouse
 has applied (``evaluate_round``), named in the result.
+
+The figures are one JSON document, also written to ``<warehouse>/reports/evaluate-round<K>.json``
+(``json_path``) so releases can be compared. docs/evaluation.md defines every figure.
 
 It reads the warehouse database read-only (per-record standardised values are intermediate
 tables, not part of the consumer contract), so it must not run while a run holds the file.
@@ -22,11 +28,13 @@ tables, not part of the consumer contract), so it must not run while a run holds
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from . import evaluate_linking as linking
 from .evaluate_address import (
     evaluate_buildings,
     fold_by_dataset,
@@ -158,6 +166,7 @@ def evaluate(truth_dir: Path, warehouse: Path, round_no: int | None = None) -> d
         choice = choose_round(Path(truth_dir), conn, round_no)
         ids = evaluate_id_numbers(choice.round.folder, warehouse, conn)
         buildings = evaluate_buildings(choice.round.folder, warehouse, conn)
+        linked = linking.evaluate_linking(choice.round.folder, conn)
     return {
         "truth": ids.pop("truth"),
         "round": choice.round.number,
@@ -166,12 +175,31 @@ def evaluate(truth_dir: Path, warehouse: Path, round_no: int | None = None) -> d
         "warehouse": str(warehouse),
         "id_numbers": ids,
         "buildings": {k: v for k, v in buildings.items() if k not in ("truth", "warehouse")},
-        "meets_targets": ids["meets_targets"] and buildings["meets_targets"],
+        "linking": linked,
+        "meets_targets": ids["meets_targets"]
+        and buildings["meets_targets"]
+        and linked["meets_targets"],
     }
 
 
-def format_text(result: dict[str, Any]) -> str:
-    """The measures as a short plain-text table for the terminal."""
+def json_path(warehouse: Path, round_no: int) -> Path:
+    """Where an evaluation's JSON is kept by default: beside the warehouse's other reports."""
+    return Path(warehouse) / "reports" / f"evaluate-round{round_no}.json"
+
+
+def write_json(result: dict[str, Any], path: Path) -> Path:
+    """Write the figures as UTF-8 JSON (parents created); returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def format_text(result: dict[str, Any], details: bool = False) -> str:
+    """The measures as a short plain-text table for the terminal.
+
+    ``details`` adds the confusion: false-merge and missed pairs by kind, and example pairs.
+    """
     ids, b = result["id_numbers"], result["buildings"]
     left_out = ids["unrecoverable"] - ids["unrecoverable_guessed"]
     left_out -= ids["unrecoverable_valid_by_chance"]
@@ -216,5 +244,68 @@ def format_text(result: dict[str, Any]) -> str:
         id_part = f"{i['recoverable_canonical_share']:>12.4%}" if i else f"{'-':>12}"
         b_part = f"{d['correct_share']:>12.4%}  {d['wrong_share']:.4%}" if d else ""
         lines.append(f"  {ds:<18} {id_part}    {b_part}")
+    if "linking" in result:
+        lines += ["", *_linking_lines(result["linking"], details)]
     lines += ["", "meets targets: " + ("yes" if result["meets_targets"] else "NO")]
     return "\n".join(lines)
+
+
+def _pct(x: float) -> str:
+    return f"{x:.4%}"
+
+
+def _linking_lines(link: dict[str, Any], details: bool) -> list[str]:
+    p, h, b = link["persons"], link["households"], link["buildings"]
+    t = link["targets"]
+    c, conf = link["canonical_ids"], link["confusion"]
+    fm, missed = conf["false_merges"], conf["missed"]
+
+    def row(label: str, records: int, fig: dict[str, Any], target: str) -> str:
+        return (
+            f"  {label:<18} {records:>10,}  {_pct(fig['precision']):>10}  {_pct(fig['recall']):>10}"
+            f"  {_pct(fig['f1']):>10}  {target}"
+        ).rstrip()
+
+    lines = [
+        "Linking (pairs of source records)",
+        f"  {'':<18} {'records':>10}  {'precision':>10}  {'recall':>10}  {'F1':>10}  target",
+        row(
+            "persons",
+            p["records"],
+            p["pairwise"],
+            f"F1 >= {t['person_pairwise_f1']:.1%}, precision >= "
+            f"{t['person_pairwise_precision']:.1%}",
+        ),
+        row("persons B-cubed", p["records"], p["bcubed"], ""),
+        row("households", h["records"], h["pairwise"], f"F1 >= {t['household_pairwise_f1']:.1%}"),
+        row("buildings", b["records"], b["pairwise"], f"F1 >= {t['building_pairwise_f1']:.1%}"),
+        f"  residents {p['predicted_clusters']:,} for {p['true_clusters']:,} true persons;"
+        f" truth records not in the xref (singletons): {p['records_not_in_xref']:,}",
+        f"  false-merge pairs {fm['pairs']:,} (twins {fm['twin_pairs']:,});"
+        f" missed pairs {missed['pairs']:,}",
+        f"  residents with their true ID number {c['correct']:>9,} / {c['residents']:,}"
+        f"  {_pct(c['correct_share'])}  (wrong {c['wrong']:,}, missing {c['missing']:,})",
+    ]
+    if not details:
+        if fm["pairs"] or missed["pairs"]:
+            lines.append("  (--details: the kinds of pairs still wrong, with examples)")
+        return lines
+    for title, part in (("False merges", fm), ("Missed pairs", missed)):
+        lines += ["", f"{title} by kind (datasets, usable ID each side)"]
+        if not part["by_kind"]:
+            lines.append("  none")
+        for k in part["by_kind"]:
+            ids = "/".join("ID" if u else "no ID" for u in k["usable_id"])
+            twins = "  twins" if k.get("twins") else ""
+            lines.append(f"  {k['pairs']:>9,}  {' + '.join(k['datasets']):<34} {ids}{twins}")
+        if part["examples"]:
+            lines.append(f"  examples ({len(part['examples'])}):")
+        for e in part["examples"]:
+            a, z = e["a"], e["b"]
+            lines.append(
+                f"    {a['dataset']} {a['source_key']} ({a['person_id']}, "
+                f"{a['resident_id'] or 'singleton'})  ~  {z['dataset']} {z['source_key']} "
+                f"({z['person_id']}, {z['resident_id'] or 'singleton'})"
+                + ("  twins" if e.get("twins") else "")
+            )
+    return lines
