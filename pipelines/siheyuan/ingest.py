@@ -12,6 +12,11 @@ Per file, the batch registry (``meta.batch``) decides:
   A batch the gate refuses after reading it still has its unusable rows recorded (in the live
   database, with the refusal), so an auditor can see which rows made it fail.
 
+A database source (``database:`` in its contract) has no files: each run pulls it
+(``siheyuan.db_sources``) and the pull, when it brings anything new, is one more batch in this
+same loop — registry, order, gate, quarantine, ledger — with its watermark recorded in the
+transaction that appends it.
+
 Snapshot and delta semantics are applied downstream (dbt intermediate models) from the full raw
 history, so replaying the same files always rebuilds the same state.
 """
@@ -26,6 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from siheyuan.contracts import SourceContract
+from siheyuan.db_sources import PulledBatch, pull, read_state, record_pull
 from siheyuan.landing import LandedFile, discover
 from siheyuan.quality import gate
 from siheyuan.quality.config import EMPTY_SNAPSHOT, check_definitions
@@ -47,6 +53,8 @@ from siheyuan.warehouse import (
 )
 
 log = logging.getLogger(__name__)
+
+Batch = LandedFile | PulledBatch  # a landed file or a database pull: the same ledger fields
 
 
 @dataclass
@@ -192,7 +200,7 @@ def _registry(
 
 
 def _is_replay(
-    contract: SourceContract, f: LandedFile, applied: dict[str, int], latest: tuple | None
+    contract: SourceContract, f: Batch, applied: dict[str, int], latest: tuple | None
 ) -> bool:
     """Content already applied is a replay — except a newer snapshot that repeats an older list.
 
@@ -207,7 +215,7 @@ def _is_replay(
     return (f.extract_date, f.seq) <= (latest[0], latest[1]) or f.sha256 == latest[3]
 
 
-def _check_order(contract: SourceContract, f: LandedFile, latest: tuple | None) -> None:
+def _check_order(contract: SourceContract, f: Batch, latest: tuple | None) -> None:
     """Batches of a dataset apply in (date, seq) order; an older one would roll it back.
 
     A snapshot re-delivered for the same date and seq as the latest one is a correction of the
@@ -231,7 +239,7 @@ def _check_order(contract: SourceContract, f: LandedFile, latest: tuple | None) 
     )
 
 
-def _record(conn, f: LandedFile, kind: str, outcome: BatchOutcome, run_id: str) -> None:
+def _record(conn, f: Batch, kind: str, outcome: BatchOutcome, run_id: str) -> None:
     conn.execute(
         "INSERT INTO meta.batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -259,7 +267,7 @@ def _record(conn, f: LandedFile, kind: str, outcome: BatchOutcome, run_id: str) 
 
 def _raw_arrow(
     contract: SourceContract,
-    f: LandedFile,
+    f: Batch,
     checked: CheckedBatch,
     apply_seq: int,
     ingested_at: datetime,
@@ -308,14 +316,19 @@ class GatedFile:
 
 
 def gate_file(
-    conn, contract: SourceContract, f: LandedFile, reports_root: Path | None = None
+    conn, contract: SourceContract, f: Batch, reports_root: Path | None = None
 ) -> GatedFile:
     """Read and check one batch (the quality gate); writes nothing.
 
     Raises :class:`BatchRejected` when the file cannot be read as declared (no rows to show);
     a refusal after reading is returned in :attr:`GatedFile.rejection` with the rows' problems.
     """
-    result = read_batch(contract, f.path)
+    if isinstance(f, PulledBatch):
+        if f.rejection is not None:
+            raise f.rejection
+        result = f.result
+    else:
+        result = read_batch(contract, f.path)
     structure = gate.structural(contract, result)
     checked = check_rows(contract, structure.rows)
     problems = sorted(
@@ -375,7 +388,7 @@ def gate_file(
 
 
 def _record_quarantine(
-    conn, f: LandedFile, problems: list[RowProblem], run_id: str, at: datetime
+    conn, f: Batch, problems: list[RowProblem], run_id: str, at: datetime
 ) -> None:
     """Write ``problems`` to ``meta.quarantine`` as this batch's one set of rows.
 
@@ -414,7 +427,7 @@ def _record_quarantine(
 
 
 def append_batch(
-    conn, contract: SourceContract, f: LandedFile, gated: GatedFile, run_id: str
+    conn, contract: SourceContract, f: Batch, gated: GatedFile, run_id: str
 ) -> BatchOutcome:
     """Append a batch the gate let through, its quarantine and its record, in one transaction."""
     outcome = gated.outcome
@@ -431,6 +444,8 @@ def append_batch(
         _record_quarantine(conn, f, gated.problems, run_id, ingested_at)
         _record(conn, f, contract.kind, outcome, run_id)
         record_checks(conn, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks)
+        if isinstance(f, PulledBatch):  # its watermark moves with the batch, and only with it
+            record_pull(conn, contract, f, "applied")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -440,8 +455,8 @@ def append_batch(
 
 def _record_rejection(
     live_db: Path,
-    f: LandedFile,
-    kind: str,
+    f: Batch,
+    contract: SourceContract,
     outcome: BatchOutcome,
     problems: list[RowProblem] | None,
     run_id: str,
@@ -456,8 +471,10 @@ def _record_rejection(
                 _record_quarantine(
                     live, f, problems, run_id, datetime.now(UTC).replace(tzinfo=None)
                 )
-            _record(live, f, kind, outcome, run_id)
+            _record(live, f, contract.kind, outcome, run_id)
             record_checks(live, run_id, f.batch_id, f.dataset, f.file_name, outcome.checks)
+            if isinstance(f, PulledBatch):  # lineage of the refused pull; the mark stays
+                record_pull(live, contract, f, "rejected")
             live.execute("COMMIT")
         except BaseException:
             live.execute("ROLLBACK")
@@ -471,8 +488,13 @@ def ingest_dataset(
     landing: Path,
     run_id: str,
     reports_root: Path | None = None,
+    pull_database: bool = True,
 ) -> list[BatchOutcome]:
     """Apply every new batch of ``contract``'s dataset. Stops at the first rejected file.
+
+    A database source is pulled (when ``pull_database``) and its pull, if it brings anything
+    new, is the one batch; a pull that cannot complete raises
+    :class:`~siheyuan.db_sources.PullFailed` before anything is written.
 
     Rejections — the batch row, every check's result and, when its rows were read, the rows it
     would have quarantined — are recorded in the live database (the working copy of a failed run
@@ -481,12 +503,16 @@ def ingest_dataset(
     recorded for its content since: then it goes through the gate again.
     ``reports_root`` is where the GX project and its Data Docs live (None: in memory only).
     """
-    files, _ = discover(landing, {contract.dataset: contract}, {contract.dataset})
     outcomes: list[BatchOutcome] = []
     with connect(working_db) as conn:
         ensure_meta(conn)
         ensure_raw_table(conn, contract)
         applied, seen, latest = _registry(conn, contract.dataset)
+        files: list[Batch]
+        if contract.is_database:
+            files = list(pending_pull(conn, contract, latest)) if pull_database else []
+        else:
+            files = list(discover(landing, {contract.dataset: contract}, {contract.dataset})[0])
         spent = never_applicable(conn, contract.dataset)
         for f in files:
             if (f.file_name, f.sha256) in spent:
@@ -546,7 +572,7 @@ def ingest_dataset(
                     checks=_checks_of_rejection(contract, exc),
                 )
                 if seen.get((f.file_name, f.sha256)) != "rejected" or rechecked:
-                    _record_rejection(live_db, f, contract.kind, outcome, problems, run_id)
+                    _record_rejection(live_db, f, contract, outcome, problems, run_id)
                 outcomes.append(outcome)
                 # short, one line: the full reason is in the registry, the report and the run's
                 # one-line error (a long line wraps into several in a log viewer)
@@ -570,6 +596,31 @@ def ingest_dataset(
     if reports_root is not None and any(o.checks for o in outcomes):
         build_data_docs(reports_root, keep=keep_validations())
     return outcomes
+
+
+def pending_pull(conn, contract: SourceContract, latest: tuple | None) -> list[PulledBatch]:
+    """Pull ``contract``'s database source; the pull as a batch when it brings anything new.
+
+    Nothing new is no batch at all (not a duplicate in the ledger: a schedule may pull every
+    hour): a delta pull whose rows were all pulled before, or a snapshot whose content is the
+    latest applied snapshot's.
+    """
+    batch = pull(contract, read_state(conn, contract))
+    log.info(
+        "pulled %s: %d row(s) read, %d pulled before (overlap window), %.1f s",
+        batch.file_name,
+        batch.rows_read,
+        batch.rows_already_pulled,
+        batch.seconds,
+    )
+    if batch.rejection is None:
+        if contract.kind == "delta" and batch.is_empty:
+            log.info("%s: no new rows since the last pull; nothing to apply", contract.dataset)
+            return []
+        if contract.kind == "snapshot" and latest is not None and latest[3] == batch.sha256:
+            log.info("%s: unchanged since %s; nothing to apply", contract.dataset, latest[2])
+            return []
+    return [batch.after(latest)]
 
 
 def _checks_of_rejection(contract: SourceContract, exc: BatchRejected) -> list[CheckResult]:

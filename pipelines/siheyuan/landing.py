@@ -86,6 +86,8 @@ def discover(
         return found, unknown
     by_department: dict[str, list[SourceContract]] = {}
     for contract in contracts.values():
+        if contract.file is None:
+            continue  # a database source: pulled, never dropped (a file of it is unrecognised)
         by_department.setdefault(contract.department, []).append(contract)
     for path in sorted(p for p in landing.rglob("*") if p.is_file()):
         if path.name.startswith("."):

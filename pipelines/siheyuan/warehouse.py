@@ -108,6 +108,42 @@ CREATE TABLE IF NOT EXISTS meta.link_decision (
     decided_at TIMESTAMP NOT NULL,
     reason VARCHAR NOT NULL
 );
+-- Database sources (siheyuan.db_sources): one row per pull, its lineage — which variable named
+-- the connection (the URL is stored with its password masked), the query, its lower bound,
+-- when — keyed by the batch id its rows carry in raw.<dataset>.
+CREATE TABLE IF NOT EXISTS meta.pull (
+    batch_id VARCHAR NOT NULL,
+    dataset VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,       -- the pull's name in the ledger: <dataset>@db_<local time>
+    url_env VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,          -- the URL, password masked
+    query VARCHAR NOT NULL,
+    watermark_from VARCHAR,           -- rows at or after this value were read (NULL: all)
+    watermark_to VARCHAR,             -- the largest watermark value read
+    pulled_at TIMESTAMP NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_already_pulled BIGINT NOT NULL,  -- re-read from the overlap window, pulled before
+    rows_new BIGINT NOT NULL,
+    seconds DOUBLE NOT NULL,
+    status VARCHAR NOT NULL           -- applied | rejected
+);
+-- A delta source's high-water mark; moves only with a published batch.
+CREATE TABLE IF NOT EXISTS meta.source_state (
+    dataset VARCHAR PRIMARY KEY,
+    watermark_kind VARCHAR,           -- date | datetime | text | number
+    watermark_value VARCHAR,
+    batch_id VARCHAR NOT NULL,
+    pulled_at TIMESTAMP NOT NULL
+);
+-- Content hashes of the rows a delta source's next pull will re-read (its overlap window), so
+-- rows pulled before are recognised and dropped; older ones are pruned after each pull.
+CREATE TABLE IF NOT EXISTS meta.pulled_row (
+    dataset VARCHAR NOT NULL,
+    row_sha256 VARCHAR NOT NULL,
+    watermark_kind VARCHAR NOT NULL,
+    watermark_value VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta.publish (
     version VARCHAR PRIMARY KEY,
     version_number INTEGER NOT NULL,
