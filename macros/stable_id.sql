@@ -23,3 +23,13 @@
 {% macro id_key_join() -%}
     cross join (select {{ id_key() }} as id_key) as _ids
 {%- endmacro %}
+
+{#- A review pair's id: stable across runs (it names the two records by dataset and key hash,
+    not by this run's link ids) and the same whichever record is called left. -#}
+{% macro link_pair_id(left_dataset, left_hash, right_dataset, right_hash) -%}
+    ('P' || left(sha256(
+        least({{ left_dataset }} || ':' || {{ left_hash }}, {{ right_dataset }} || ':' || {{ right_hash }})
+        || '|' ||
+        greatest({{ left_dataset }} || ':' || {{ left_hash }}, {{ right_dataset }} || ':' || {{ right_hash }})
+    ), 16))
+{%- endmacro %}

@@ -92,7 +92,8 @@ health_records as (
         phone as phone_raw,
         current_address as address,
         death_date_raw as status_date_raw,
-        death_date_raw is not null as death_reported
+        death_date_raw is not null as death_reported,
+        guardian_id_number as guardian_id_raw
     from {{ ref('int_health__records_current') }}
 ),
 
@@ -119,6 +120,8 @@ standardised as (
         u.*,
         ids.id_number,
         coalesce(ids.id_number_status, 'empty') as id_number_status,
+        ids.id_number_cleaned,
+        gids.id_number as guardian_id_number,
         nm.name_normalised,
         nm.name_pinyin,
         nm.name_initials,
@@ -138,6 +141,7 @@ standardised as (
         vocab.standard as source_status
     from unioned as u
     left join {{ ref('int_std__id_numbers') }} as ids on ids.id_number_raw = u.id_number_raw
+    left join {{ ref('int_std__id_numbers') }} as gids on gids.id_number_raw = u.guardian_id_raw
     left join {{ ref('int_std__names') }} as nm on nm.name_raw = u.name
     left join {{ ref('int_std__phones') }} as ph on ph.phone_raw = u.phone_raw
     left join {{ ref('gbt2261_sex_alias') }} as sex
@@ -224,6 +228,8 @@ select
     c.id_number_raw,
     c.id_number,
     c.id_number_status,
+    c.id_number_cleaned,  -- spaces removed, full-width folded: what a partial ID comparison reads
+    c.guardian_id_number,  -- health: a minor's guardian's valid ID (the minor has none)
     c.name,  -- as delivered, trimmed: the display form
     c.name_normalised,
     c.name_pinyin,

@@ -1,21 +1,38 @@
--- The simplest honest linking rule: records with a valid canonical citizen ID (valid or
--- converted from 15 digits) link on it; every other record is its own resident. resident_id is
--- a keyed hash of the anchor, so it stays the same across runs while the anchor does.
-with anchored as (
+-- Which resident every person record is (int_person_clusters: the ID tier, the Splink tier and
+-- stewards' decisions, under the clustering constraints). resident_id is a keyed hash of the
+-- cluster's anchor — its valid citizen ID (a cluster holds at most one), else its first record
+-- (dataset:key, in text order) — so it stays the same across runs while the anchor does.
+with clusters as (
     select
-        source_dataset,
-        source_key,
-        case when id_number is not null then 'id:' || id_number
-             else 'rec:' || source_dataset || ':' || source_key end as anchor,
-        case when id_number is not null then 'id_number' else 'singleton' end as link_rule
-    from {{ ref('int_person_records') }}
+        c.*,
+        f.id_number,
+        f.id_conflict
+    from {{ ref('int_person_clusters') }} as c
+    inner join {{ ref('int_person_link_features') }} as f on f.link_id = c.link_id
+),
+
+anchors as (
+    select
+        cluster_link_id,
+        coalesce(
+            'id:' || max(id_number) filter (where not id_conflict),
+            'rec:' || min(source_dataset || ':' || source_key)
+        ) as anchor
+    from clusters
+    group by cluster_link_id
 )
 
 select
-    a.source_dataset,
-    a.source_key,
+    c.source_dataset,
+    c.source_key,
     a.anchor,
-    a.link_rule,
+    c.link_rule,
+    c.link_match_weight,
+    o.source_dataset as linked_to_dataset,
+    o.source_key as linked_to_key,
+    c.id_conflict,
     {{ stable_id('R', 'a.anchor') }} as resident_id
-from anchored as a
+from clusters as c
+inner join anchors as a on a.cluster_link_id = c.cluster_link_id
+left join clusters as o on o.link_id = c.linked_to_link_id
 {{ id_key_join() }}

@@ -1,4 +1,6 @@
--- One row per resident. Survivorship (for now): each attribute comes from the first record
+-- One row per resident. building_id is where the resident lives (the newest active record of
+-- a department that says where someone lives), else where they are registered (police hukou);
+-- both are published, and lives_away_from_registration flags 人户分离. Survivorship (for now): each attribute comes from the first record
 -- that has it, in survivor order (active first, then source_priority, then latest batch);
 -- birth_date and sex come from the resident's valid citizen ID when it has one (the ID passed
 -- its check digit; a published birth date never contradicts the published ID), else from the
@@ -21,7 +23,9 @@ households as (
 agg as (
     select
         resident_id,
-        arg_min(id_number, survivor_rank) filter (where id_number is not null) as id_number,
+        -- a record held out of its ID's cluster (id_conflict) does not give its resident the ID
+        arg_min(id_number, survivor_rank) filter (where id_number is not null and not id_conflict)
+            as id_number,
         arg_min(name, survivor_rank) filter (where name is not null) as name,
         arg_min(name_pinyin, survivor_rank) filter (where name is not null) as name_pinyin,
         arg_min(former_name, survivor_rank) filter (where former_name is not null) as former_name,
@@ -34,8 +38,22 @@ agg as (
             filter (where phone_e164 is not null) as phone_e164,
         arg_min(phone_kind, (phone_kind <> 'mobile', survivor_rank))
             filter (where phone_e164 is not null) as phone_kind,
+        -- registered (户籍): the best active police hukou record's address
+        arg_min(building_key, survivor_rank) filter (
+            where source_dataset = 'police_hukou' and record_status = 'active'
+              and building_key is not null) as registered_building_key,
+        -- lives (居住): the newest active record of another department (residence_rank)
+        arg_min(building_key, residence_rank) filter (where residence_rank is not null)
+            as residence_building_key,
+        arg_min(unit_no, residence_rank) filter (where residence_rank is not null)
+            as residence_unit_no,
+        arg_min(room_no, residence_rank) filter (where residence_rank is not null)
+            as residence_room_no,
+        arg_min(source_dataset, residence_rank) filter (where residence_rank is not null)
+            as residence_source,
+        -- any building at all, for a resident known only from ended records
         arg_min(building_key, survivor_rank) filter (where building_key is not null)
-            as building_key,
+            as any_building_key,
         bool_or(person_status = 'deceased') as is_deceased,
         arg_min(status_date, survivor_rank) filter (
             where person_status = 'deceased' and status_date is not null) as death_date,
@@ -68,7 +86,16 @@ select
     a.phone_e164,
     a.phone_kind,
     hh.household_id,
-    b.building_id,
+    -- where the resident lives when a department says so, else where they are registered
+    coalesce(rb.building_id, gb.building_id, ab.building_id) as building_id,
+    gb.building_id as registered_building_id,
+    rb.building_id as residence_building_id,
+    a.residence_unit_no,
+    a.residence_room_no,
+    a.residence_source,
+    -- 人户分离: registered in one building, living in another (NULL when either is unknown)
+    case when gb.building_id is not null and rb.building_id is not null
+         then gb.building_id <> rb.building_id end as lives_away_from_registration,
     case
         when a.is_deceased then 'deceased'
         when a.has_hukou and not a.has_active_hukou then 'moved_out'
@@ -84,4 +111,6 @@ select
     a.source_datasets
 from agg as a
 left join households as hh on hh.resident_id = a.resident_id
-left join {{ ref('building') }} as b on b.building_key = a.building_key
+left join {{ ref('building') }} as rb on rb.building_key = a.residence_building_key
+left join {{ ref('building') }} as gb on gb.building_key = a.registered_building_key
+left join {{ ref('building') }} as ab on ab.building_key = a.any_building_key

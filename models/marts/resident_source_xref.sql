@@ -4,7 +4,8 @@ select
     source_dataset,
     source_key,
     resident_id,
-    link_rule,
+    link_rule,  -- id_number | probabilistic | steward | singleton | held_id_conflict
+    link_match_weight,  -- the Splink match weight of the edge that attached it (probabilistic)
     id_number_status,  -- why a record did (not) link on its ID (raw values stay in the warehouse)
     birth_date_status,
     phone_status,
