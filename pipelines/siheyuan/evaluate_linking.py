@@ -357,8 +357,11 @@ def _examples(conn: duckdb.DuckDBPyConnection, error: str) -> list[dict[str, Any
     )
     rows = conn.execute(
         f"""
-        with reps as (
-            select * from ev_records
+        with wrong as (  -- the clusters holding an error: few, so the rest is cheap
+            select {group} from ev_records group by {group} having count(distinct {split}) > 1
+        ),
+        reps as (
+            select * from ev_records semi join wrong using ({group})
             qualify row_number() over (
                 partition by {group}, {split} order by dataset, source_key) = 1
         ),
