@@ -300,9 +300,9 @@ def cell_text(value: Any, column: ColumnSpec) -> str | None:
     if isinstance(value, datetime):
         if column.formats:
             return value.strftime(column.formats[0])
-        if column.type in ("date", "month") or value.time() == datetime.min.time():
-            return value.date().isoformat() if column.type != "timestamp" else value.isoformat()
-        return value.isoformat(sep=" ")
+        if column.type in ("date", "month"):
+            return value.date().isoformat()
+        return value.isoformat()  # ISO 8601, as the extract spec writes timestamps
     if isinstance(value, date):
         return value.strftime(column.formats[0]) if column.formats else value.isoformat()
     if isinstance(value, float):
