@@ -96,6 +96,11 @@ def test_hr_from_postgresql_publishes_what_the_file_publishes(
     report_b = run_job(landing, pulled.root)
     assert report_b.status == "published", report_b.message
 
+    # the run applied the pull that planned it, without reading the source a second time
+    run_log = (pulled.logs_dir / f"run-{report_b.run_id}.log").read_text(encoding="utf-8")
+    assert "applying the pull read when the run was planned" in run_log
+    assert READER_PASSWORD not in run_log
+
     hr_a = next(b for b in report_a.batches if b["dataset"] == "hr_insured")
     hr_b = next(b for b in report_b.batches if b["dataset"] == "hr_insured")
     assert hr_b["file_name"].startswith("hr_insured@db_")
