@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import yaml
 from siheyuan.quality.privacy import mask_text
-from siheyuan.warehouse import key_hash
+from siheyuan.warehouse import META_DDL, key_hash
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -306,6 +306,7 @@ def build_fixture(db_path: Path) -> None:
     )
     con.execute("create table meta.settings(name varchar, value varchar)")
     con.execute("insert into meta.settings values ('id_key', ?)", [FIXTURE_ID_KEY])
+    con.execute(META_DDL)  # the rest of the bookkeeping tables (meta.link_decision, …), empty
     for dataset in KEYS:
         cols = ", ".join(f'"{c}" varchar' for c in _contract_columns(dataset))
         con.execute(
@@ -600,7 +601,8 @@ def test_transposition_suspected_is_not_corrected(warehouse: Path) -> None:
         warehouse,
         "select link_rule from marts.resident_source_xref where source_key = 'F005'",
     )
-    assert x == [("singleton",)]
+    # never linked on a corrected number; entity resolution may still link it on its values
+    assert x in ([("singleton",)], [("probabilistic",)])
 
 
 def test_dates_standardised_and_checked(warehouse: Path) -> None:

@@ -48,7 +48,7 @@ def prior_from_ids(features: pa.Table) -> float:
 
 
 def apply_floors(model: dict[str, Any], m_floor: dict[str, float]) -> dict[str, Any]:
-    """Raise the listed levels' m to their floor, renormalise m; give unseen levels a tiny u.
+    """Raise the listed levels' m to their floor, scale the others; give unseen levels a tiny u.
 
     ``m_floor`` keys are ``comparison/level label`` (linking.yml). A level the random sample
     never hit gets u = half a pair in the sample: rarer than anything observed, never zero.
@@ -63,14 +63,19 @@ def apply_floors(model: dict[str, Any], m_floor: dict[str, float]) -> dict[str, 
         raise ValueError(f"m_floor names levels the model does not have: {', '.join(unknown)}")
     for comp in model["comparisons"]:
         levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+        raised, rest = [], []
         for lvl in levels:
             floor = m_floor.get(f"{comp['output_column_name']}/{lvl['label_for_charts']}", 0.0)
-            lvl["m_probability"] = max(lvl.get("m_probability") or 0.0, floor, 1e-6)
+            m = max(lvl.get("m_probability") or 0.0, 1e-6)
+            (raised if floor > m else rest).append(lvl)
+            lvl["m_probability"] = max(m, floor)
             if lvl.get("u_probability") is None:
                 lvl["u_probability"] = 0.5 / U_SAMPLE_PAIRS
-        total = sum(lvl["m_probability"] for lvl in levels)
-        for lvl in levels:
-            lvl["m_probability"] = lvl["m_probability"] / total
+        # the raised levels keep their floor; the others share what is left, as trained
+        left = 1.0 - sum(lvl["m_probability"] for lvl in raised)
+        total = sum(lvl["m_probability"] for lvl in rest)
+        for lvl in rest:
+            lvl["m_probability"] = lvl["m_probability"] * left / total
     return model
 
 
