@@ -494,6 +494,155 @@ def evaluate(
 
 
 @main.command()
+@warehouse_option
+@click.option(
+    "--reason",
+    "only_reason",
+    default=None,
+    type=click.Choice(["uncertain", "ambiguous", "id_conflict"]),
+    help="List only items queued for this reason.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="List at most N items.")
+@click.option("--pair", "pair_id", default=None, help="Decide this queued pair (its pair_id).")
+@click.option("--left", default=None, help="Decide any two records: DATASET:KEY (with --right).")
+@click.option("--right", default=None, help="The other record, DATASET:KEY.")
+@click.option(
+    "--must-link",
+    "decision",
+    flag_value="must_link",
+    default=None,
+    help="The two records are one person.",
+)
+@click.option(
+    "--cannot-link", "decision", flag_value="cannot_link", help="The two records are two people."
+)
+@click.option("--by", "decided_by", default=None, help="Who decides (recorded).")
+@click.option("--why", "why", default=None, help="Why (recorded, shown by explain).")
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
+def review(
+    warehouse: Path | None,
+    only_reason: str | None,
+    limit: int | None,
+    pair_id: str | None,
+    left: str | None,
+    right: str | None,
+    decision: str | None,
+    decided_by: str | None,
+    why: str | None,
+    as_json: bool,
+) -> None:
+    """List the pairs entity resolution left to a data steward, or record a decision.
+
+    Without --must-link/--cannot-link: the open queue, strongest pairs first, each with both
+    records (ID numbers and phones masked) and every comparison's match weight. With one: the
+    decision on --pair P… (or on any two records, --left/--right DATASET:KEY, e.g. to split a
+    resident explain shows), with --by and --why. Every later run applies it; a re-run or a
+    re-train never loses it.
+    """
+    from siheyuan.quality.privacy import mask_text
+    from siheyuan.review import decide, parse_record, queue
+    from siheyuan.runlock import WarehouseBusy
+
+    layout = _existing_warehouse(warehouse)
+    if decision is None:
+        if pair_id or left or right or decided_by or why:
+            click.echo("error: a decision needs --must-link or --cannot-link", err=True)
+            sys.exit(1)
+        try:
+            items = _read_or_exit(lambda: queue(layout, only_reason, limit))
+        except FileNotFoundError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        if as_json:
+            _print_json(items)
+            return
+        if not items:
+            click.echo("the review queue is empty")
+        for item in items:
+            a, b = item["left"], item["right"]
+            click.echo(f"{item['pair_id']}  {item['reason']}  weight {item['match_weight']}")
+            for side in (a, b):
+                if side:
+                    click.echo(
+                        f"    {side['dataset']} {side['source_key']}  {side['name']}  "
+                        f"born {side['birth_date']}  sex {side['sex_code']}  "
+                        f"ID {side['id_number'] or '-'}  {side['address'] or ''}"
+                    )
+            if item["comparison_weights"]:
+                click.echo(
+                    "    "
+                    + "  ".join(f"{k} {v:+.1f}" for k, v in item["comparison_weights"].items())
+                )
+        return
+    try:
+        records = None
+        if left or right:
+            if not (left and right):
+                raise ValueError("name both records: --left DATASET:KEY --right DATASET:KEY")
+            records = (parse_record(left), parse_record(right))
+        made = decide(
+            layout, decision, decided_by or "", why or "", pair_id=pair_id, records=records
+        )
+    except (ValueError, WarehouseBusy) as exc:
+        click.echo(f"error: {mask_text(str(exc))}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"recorded {made.decision} for {made.pair_id} ({made.left_dataset} ~ {made.right_dataset}) "
+        f"by {made.decided_by}; every later run applies it"
+    )
+
+
+@main.command()
+@click.argument("resident_id")
+@warehouse_option
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(resident_id: str, warehouse: Path | None, as_json: bool) -> None:
+    """Every source record of a resident and why it was linked: the rule, the Splink waterfall
+    (prior and each comparison's weight), steward decisions and open review items."""
+    from siheyuan.explain import explain as build
+    from siheyuan.explain import format_text
+
+    layout = _existing_warehouse(warehouse)
+    try:
+        result = _read_or_exit(lambda: build(layout, resident_id))
+    except (FileNotFoundError, LookupError) as exc:
+        click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        _print_json(result)
+    else:
+        click.echo(format_text(result))
+
+
+@main.command()
+@warehouse_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the model (default: the committed person_model.json).",
+)
+def train(warehouse: Path | None, out: Path | None) -> None:
+    """Re-train the person-matching model on a warehouse's person records (no truth is read).
+
+    Reproducible: the same warehouse gives a byte-identical file. Stewards' decisions are data,
+    not model: a re-train never touches them.
+    """
+    from siheyuan.linking.config import linking_settings
+    from siheyuan.linking.predict import MODEL_PATH
+    from siheyuan.linking.train import read_features, write_model
+    from siheyuan.linking.train import train as fit
+
+    layout = _existing_warehouse(warehouse)
+    if not layout.database.exists():
+        click.echo(f"error: no warehouse database in {layout.root}", err=True)
+        sys.exit(1)
+    features = _read_or_exit(lambda: read_features(layout.database))
+    path = write_model(fit(features, linking_settings().m_floor), out or MODEL_PATH)
+    click.echo(f"trained on {features.num_rows:,} person records; model written to {path}")
+
+
+@main.command()
 @click.option("--port", type=int, default=3000, show_default=True)
 def ui(port: int) -> None:
     """Start the Dagster UI (dagster dev) on this project, storage in ./.dagster."""

@@ -1,0 +1,143 @@
+"""Entity resolution end to end on a generated sample: links made, explained, decided, kept.
+
+One small sample (round 1, then round 2 into the same landing folder) through the real job;
+a steward's decision made with the CLI after round 1 must hold in round 2.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+from siheyuan.cli import main
+from siheyuan.generate import generate_sample
+from siheyuan.runner import run_job
+
+PERSONS = 1500
+SEED = 5
+ID18 = re.compile(r"\d{17}[\dX]")
+
+
+def _q(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(warehouse / "siheyuan.duckdb"), read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("sample")
+    generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=1)
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    assert run_job(out / "landing", warehouse).status == "published"
+    return out, warehouse
+
+
+def test_records_without_a_valid_id_are_linked_and_no_two_people_merge(linked):
+    out, warehouse = linked
+    rules = dict(
+        _q(warehouse, "select link_rule, count(*) from marts.resident_source_xref group by 1")
+    )
+    assert rules.get("probabilistic", 0) > 50
+    with duckdb.connect() as conn:
+        conn.execute(f"attach '{warehouse / 'siheyuan.duckdb'}' as w (read_only)")
+        conn.execute(
+            "create table t as select x.resident_id, r.person_id "
+            "from w.marts.resident_source_xref x join "
+            f"read_csv('{out / 'truth' / 'round_1' / 'records.csv'}', all_varchar=true) r "
+            "on r.dataset = x.source_dataset and r.source_key = x.source_key"
+        )
+        merged = conn.execute(
+            "select count(*) from (select resident_id from t group by 1 "
+            "having count(distinct person_id) > 1)"
+        ).fetchall()[0][0]
+    assert merged == 0
+
+
+def test_explain_shows_every_record_and_a_waterfall_that_adds_up(linked):
+    _, warehouse = linked
+    rid, n = _q(
+        warehouse,
+        "select x.resident_id, r.source_record_count from marts.resident_source_xref x "
+        "join marts.resident r using (resident_id) where x.link_rule = 'probabilistic' "
+        "order by 1 limit 1",
+    )[0]
+    result = CliRunner().invoke(main, ["explain", rid, "--warehouse", str(warehouse), "--json"])
+    assert result.exit_code == 0, result.output
+    assert not ID18.search(result.output)
+    data = json.loads(result.output)
+    assert len(data["records"]) == n
+    falls = [r["waterfall"] for r in data["records"] if "waterfall" in r]
+    assert falls
+    for steps in falls:
+        parts = sum(s["weight"] for s in steps[:-1] if s["weight"] is not None)
+        assert parts == pytest.approx(steps[-1]["weight"], abs=0.01)
+    text = CliRunner().invoke(main, ["explain", rid, "--warehouse", str(warehouse)])
+    assert "linked by probabilistic" in text.output
+    missing = CliRunner().invoke(main, ["explain", "Rnope", "--warehouse", str(warehouse)])
+    assert missing.exit_code == 1 and "no such resident" in missing.output
+
+
+def test_a_stewards_decision_is_applied_by_later_runs_and_kept(linked):
+    out, warehouse = linked
+    # a probabilistic link the steward says is wrong: two people
+    ds, key, other_ds, other_key, rid = _q(
+        warehouse,
+        "select source_dataset, source_key, linked_to_dataset, linked_to_key, resident_id "
+        "from intermediate.int_resident_records where link_rule = 'probabilistic' "
+        "and linked_to_key is not null order by 1, 2 limit 1",
+    )[0]
+    cli = CliRunner().invoke(
+        main,
+        [
+            "review",
+            "--warehouse",
+            str(warehouse),
+            "--cannot-link",
+            "--left",
+            f"{ds}:{key}",
+            "--right",
+            f"{other_ds}:{other_key}",
+            "--by",
+            "steward Li",
+            "--why",
+            "different mothers on the birth record",
+        ],
+    )
+    assert cli.exit_code == 0, cli.output
+    assert "cannot_link" in cli.output
+    again = CliRunner().invoke(
+        main,
+        [
+            "review",
+            "--warehouse",
+            str(warehouse),
+            "--cannot-link",
+            "--left",
+            f"{ds}:{key}",
+            "--right",
+            f"{other_ds}:{other_key}",
+            "--by",
+            "steward Li",
+            "--why",
+            "again",
+        ],
+    )
+    assert again.exit_code == 1 and "already decided" in again.output
+    # the next month's batches: the decision holds without anyone repeating it
+    generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=2)
+    assert run_job(out / "landing", warehouse).status == "published"
+    sql = (
+        "select resident_id from marts.resident_source_xref "
+        "where source_dataset = ? and source_key = ?"
+    )
+    assert _q(warehouse, sql, [ds, key]) != _q(warehouse, sql, [other_ds, other_key])
+    assert _q(warehouse, "select count(*) from meta.link_decision")[0][0] == 1
+    queued = CliRunner().invoke(main, ["review", "--warehouse", str(warehouse), "--json"])
+    assert queued.exit_code == 0
+    assert not ID18.search(queued.output)
+    explained = CliRunner().invoke(main, ["explain", rid, "--warehouse", str(warehouse)])
+    assert "steward Li" in explained.output or explained.exit_code == 1
