@@ -211,6 +211,14 @@ class PublishOutcome:
     pruned: list[str]
 
 
+def _decisions_pending(working_db: Path) -> bool:
+    """A steward decided a pair since the last publish: the re-linked marts are new data."""
+    from siheyuan.review import pending_decisions
+
+    with connect(working_db, read_only=True) as conn:
+        return pending_decisions(conn) > 0
+
+
 def publish_run(
     layout: WarehouseLayout, working_db: Path, run_id: str, keep: int
 ) -> PublishOutcome:
@@ -220,7 +228,7 @@ def publish_run(
     code a run executes.
     """
     crash_point("publish.before_write")
-    if not run_batch_ids(working_db, run_id):
+    if not run_batch_ids(working_db, run_id) and not _decisions_pending(working_db):
         # Replays recorded as duplicates still belong in the registry; the data did not change.
         recorded = registry_changed(working_db, run_id)
         if recorded:

@@ -248,3 +248,14 @@ def decisions_for(
                 }
             )
     return out
+
+
+def pending_decisions(conn: duckdb.DuckDBPyConnection) -> int:
+    """Decisions recorded after the last publish: a run applies them even with no new batch."""
+    if not table_exists(conn, "meta", "link_decision"):
+        return 0
+    row = conn.execute(
+        "select count(*) from meta.link_decision where decided_at > "
+        "coalesce((select max(published_at) from meta.publish), timestamp '1900-01-01')"
+    ).fetchall()
+    return int(row[0][0])

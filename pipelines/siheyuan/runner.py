@@ -115,6 +115,17 @@ def _table_rows(layout: WarehouseLayout, version: str) -> dict[str, int]:
     return json.loads(row[0]) if row else {}
 
 
+def _pending_decisions(layout: WarehouseLayout) -> int:
+    """Steward decisions recorded since the last publish (they re-link without new data)."""
+    from siheyuan.review import pending_decisions
+    from siheyuan.warehouse import connect
+
+    if not layout.database.exists():
+        return 0
+    with connect(layout.database, read_only=True) as conn:
+        return pending_decisions(conn)
+
+
 def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> RunReport:
     """Apply every new batch under ``landing`` to ``warehouse`` and publish."""
     import dagster as dg
@@ -144,7 +155,8 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
                 message=str(exc),
                 unrecognised=the_plan.unrecognised,
             )
-        if not the_plan.new and not pulls:
+        decided = _pending_decisions(layout)
+        if not the_plan.new and not pulls and not decided:
             databases = any(c.is_database for c in load_contracts().values())
             return RunReport(
                 "nothing_new",
@@ -157,6 +169,9 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
             log.info("%d new batch file(s) to apply", len(the_plan.new))
         if pulls:
             log.info("new rows to apply from database source(s): %s", ", ".join(pulls))
+        if decided:
+            log.info("%d steward decision(s) since the last publish to apply", decided)
+        version_before = read_current(layout)
         defs = build_definitions(warehouse=str(warehouse), landing=str(landing))
         instance = dg.DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}})
         run_id = str(uuid.uuid4())
@@ -182,7 +197,8 @@ def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> 
     batches = _batches_of_run(layout, run_id)
     if result.success:
         version = read_current(layout)
-        published = any(b["status"] == "applied" for b in batches)
+        # a new batch, or a steward's decision that re-linked the residents
+        published = version is not None and version != version_before
         return RunReport(
             "published" if published else "nothing_new",
             run_id=run_id,

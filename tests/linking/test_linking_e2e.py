@@ -127,13 +127,17 @@ def test_a_stewards_decision_is_applied_by_later_runs_and_kept(linked):
         ],
     )
     assert again.exit_code == 1 and "already decided" in again.output
-    # the next month's batches: the decision holds without anyone repeating it
-    generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=2)
-    assert run_job(out / "landing", warehouse).status == "published"
     sql = (
         "select resident_id from marts.resident_source_xref "
         "where source_dataset = ? and source_key = ?"
     )
+    # no new file: the decision alone re-links and publishes, once
+    assert run_job(out / "landing", warehouse).status == "published"
+    assert _q(warehouse, sql, [ds, key]) != _q(warehouse, sql, [other_ds, other_key])
+    assert run_job(out / "landing", warehouse).status == "nothing_new"
+    # the next month's batches: the decision holds without anyone repeating it
+    generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=2)
+    assert run_job(out / "landing", warehouse).status == "published"
     assert _q(warehouse, sql, [ds, key]) != _q(warehouse, sql, [other_ds, other_key])
     assert _q(warehouse, "select count(*) from meta.link_decision")[0][0] == 1
     queued = CliRunner().invoke(main, ["review", "--warehouse", str(warehouse), "--json"])
