@@ -17,7 +17,7 @@ import duckdb
 
 from siheyuan.linking.predict import load_model
 from siheyuan.report import snapshot_connection
-from siheyuan.review import _fetch_dicts, decisions_for, describe_record
+from siheyuan.review import decisions_for, describe_record, fetch_dicts
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import table_exists
 
@@ -89,7 +89,7 @@ def explain(layout: WarehouseLayout, resident_id: str) -> dict[str, Any]:
 
 
 def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any]:
-    resident = _fetch_dicts(
+    resident = fetch_dicts(
         conn,
         "select resident_id, name, sex_code, birth_date, status, household_id, building_id, "
         "source_record_count, source_datasets from marts.resident where resident_id = ?",
@@ -97,7 +97,7 @@ def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any
     )
     if not resident:
         raise LookupError(f"{resident_id}: no such resident in the current version")
-    records = _fetch_dicts(
+    records = fetch_dicts(
         conn,
         "select r.*, f.link_id from intermediate.int_resident_records as r "
         "join intermediate.int_person_link_features as f "
@@ -106,13 +106,12 @@ def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any
         [resident_id],
     )
     model = load_model()
-    link_ids = {r["link_id"]: r for r in records}
     out_records = []
     for r in records:
         entry = describe_record(r)
         entry["link_rule_means"] = _RULE_TEXT.get(r["link_rule"], r["link_rule"])
         if r["link_rule"] == "probabilistic" and r.get("linked_to_key") is not None:
-            other = _fetch_dicts(
+            other = fetch_dicts(
                 conn,
                 "select link_id from intermediate.int_person_link_features "
                 "where source_dataset = ? and source_key = ?",
@@ -120,7 +119,7 @@ def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any
             )
             if other:
                 a, b = sorted((r["link_id"], other[0]["link_id"]))
-                pair = _fetch_dicts(
+                pair = fetch_dicts(
                     conn,
                     "select * from intermediate.int_person_match_pairs "
                     "where link_id_l = ? and link_id_r = ?",
@@ -136,7 +135,7 @@ def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any
                     entry["waterfall"] = waterfall(pair[0], model)
         out_records.append(entry)
     reviews = (
-        _fetch_dicts(
+        fetch_dicts(
             conn,
             "select pair_id, reason, match_weight, left_dataset, left_key, right_dataset, "
             "right_key "
@@ -154,7 +153,6 @@ def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any
     person = resident[0]
     if person.get("birth_date"):
         person["birth_date"] = person["birth_date"].isoformat()
-    _ = link_ids
     return {
         "resident": person,
         "records": out_records,

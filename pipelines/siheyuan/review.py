@@ -71,14 +71,14 @@ def describe_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fetch_dicts(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict]:
+def fetch_dicts(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict]:
     cur = conn.execute(sql, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _record(conn: duckdb.DuckDBPyConnection, dataset: str, key: str) -> dict[str, Any] | None:
-    rows = _fetch_dicts(conn, _RECORD_SQL, [dataset, key])
+    rows = fetch_dicts(conn, _RECORD_SQL, [dataset, key])
     return describe_record(rows[0]) if rows else None
 
 
@@ -96,7 +96,7 @@ def queue(layout: WarehouseLayout, reason: str | None = None, limit: int | None 
         if limit:
             sql += f" limit {int(limit)}"
         items = []
-        for row in _fetch_dicts(conn, sql, params):
+        for row in fetch_dicts(conn, sql, params):
             weights = {
                 k.removeprefix("mw_"): round(v, 3)
                 for k, v in row.items()
@@ -225,7 +225,7 @@ def decisions_for(
         return []
     id_key = warehouse_id_key(conn)
     hashes = [(d, key_hash(id_key, k)) for d, k in records]
-    rows = _fetch_dicts(
+    rows = fetch_dicts(
         conn,
         "select pair_id, left_dataset, left_key_hash, right_dataset, right_key_hash, decision, "
         "decided_by, decided_at, reason from meta.link_decision order by decided_at",
