@@ -4,7 +4,8 @@
 writes department extracts; ``status`` shows the current version and the batches applied;
 ``report`` / ``quarantine`` show auditors what came in and what was set aside, ``accept`` records
 a deliberate override of a blocked batch; ``evaluate`` measures a run against generated ground
-truth; ``ui`` starts the Dagster UI on the same code.
+truth; ``asof`` answers from the history what was published on a date; ``ui`` starts the Dagster
+UI on the same code.
 """
 
 from __future__ import annotations
@@ -606,6 +607,49 @@ def explain(resident_id: str, warehouse: Path | None, as_json: bool) -> None:
     try:
         result = _read_or_exit(lambda: build(layout, resident_id))
     except (FileNotFoundError, LookupError) as exc:
+        click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        _print_json(result)
+    else:
+        click.echo(format_text(result))
+
+
+@main.command()
+@click.argument("day", metavar="DATE", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--building", "building_id", default=None, help="Who lived in this building.")
+@click.option("--resident", "resident_id", default=None, help="This resident as they were.")
+@click.option("--household", "household_id", default=None, help="This 户 and its members.")
+@warehouse_option
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def asof(
+    day,
+    building_id: str | None,
+    resident_id: str | None,
+    household_id: str | None,
+    warehouse: Path | None,
+    as_json: bool,
+) -> None:
+    """The published state on DATE (YYYY-MM-DD), from the history tables: who lived in a
+    building, a resident's row, a household and its members. ID numbers and phones are masked.
+    """
+    from siheyuan.asof import asof as answer
+    from siheyuan.asof import format_text
+
+    if building_id is None and resident_id is None and household_id is None:
+        raise click.UsageError("give --building, --resident or --household (or several)")
+    layout = _existing_warehouse(warehouse)
+    try:
+        result = _read_or_exit(
+            lambda: answer(
+                layout,
+                day.date(),
+                building_id=building_id,
+                resident_id=resident_id,
+                household_id=household_id,
+            )
+        )
+    except FileNotFoundError as exc:
         click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
         sys.exit(1)
     if as_json:
