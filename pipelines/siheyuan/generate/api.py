@@ -47,7 +47,7 @@ def generate_sample(persons: int, seed: int, out: Path, round_no: int = 1) -> Ge
     date = extract_date(round_no)
     summary = GenerateSummary(persons, seed, round_no, date.isoformat(), out, landing, truth_dir)
     dirt_rows: list[tuple[str, str, str, str, str]] = []
-    change_rows: list[tuple[int, str, str, str, str]] = []
+    change_rows: list[tuple[int, str, str, str, str, str]] = []
     records = truth.RecordsWriter(truth_dir / "records.csv")
     try:
         for ex, part in _extracts(world, round_no, ev):
@@ -144,24 +144,38 @@ def _world_dirt(world: World, ex: Extract) -> list[tuple[str, str, str, str, str
     return out
 
 
-def _changes(world: World, ex: Extract, log: dirt.DirtLog) -> list[tuple[int, str, str, str, str]]:
-    """Delta rows and corrected snapshot values as changes.csv lines."""
+def _changes(
+    world: World, ex: Extract, log: dirt.DirtLog
+) -> list[tuple[int, str, str, str, str, str]]:
+    """Delta rows and corrected snapshot values as changes.csv lines (detail: what was fixed)."""
     out = []
     if ex.change_kinds is not None:
+        details = ex.change_details or [""] * len(ex.change_kinds)
         for i, kind in enumerate(ex.change_kinds):
             if kind != "initial":
-                out.append((int(ex.person[i]), kind, ex.dataset, ex.keys[i], ex.file_name))
-    seen = set()
-    for i, _col in log.corrected:
-        if i not in seen:
-            seen.add(i)
-            out.append((int(ex.person[i]), "corrected", ex.dataset, ex.keys[i], ex.file_name))
+                out.append(
+                    (int(ex.person[i]), kind, ex.dataset, ex.keys[i], ex.file_name, details[i])
+                )
+    fixed: dict[int, set[str]] = {}
+    for i, what in log.corrected:
+        fixed.setdefault(i, set()).add(what)
+    for i, what_set in fixed.items():
+        out.append(
+            (
+                int(ex.person[i]),
+                "corrected",
+                ex.dataset,
+                ex.keys[i],
+                ex.file_name,
+                ";".join(sorted(what_set)),
+            )
+        )
     return out
 
 
 def _event_changes(
     world: World, ev: MonthEvents, round_no: int
-) -> list[tuple[int, str, str, str, str]]:
+) -> list[tuple[int, str, str, str, str, str]]:
     """Snapshot-side changes of the month (police and civil affairs)."""
     p = world.persons
     day = extracts.extract_day(round_no)
@@ -172,7 +186,7 @@ def _event_changes(
     for pid, kind, dataset in ev.changes:
         if dataset == "police_hukou":
             out.append(
-                (pid, kind, dataset, extracts.hukou_key(int(p["hukou_no"][pid])), hukou_file)
+                (pid, kind, dataset, extracts.hukou_key(int(p["hukou_no"][pid])), hukou_file, "")
             )
         else:
             out.append(
@@ -182,6 +196,7 @@ def _event_changes(
                     dataset,
                     extracts.floating_key(int(p["freg_no"][pid]), int(p["freg_date"][pid])),
                     floating_file,
+                    "",
                 )
             )
             if p["freg_no2"][pid] >= 0:
@@ -192,6 +207,7 @@ def _event_changes(
                         dataset,
                         extracts.floating_key(int(p["freg_no2"][pid]), int(p["freg2_date"][pid])),
                         floating_file,
+                        "",
                     )
                 )
     for kind, fams in (
@@ -202,7 +218,10 @@ def _event_changes(
             fam = world.families[fi]
             fkey = extracts.family_key(fam.family_no, fam.start_ym)
             for i, m in enumerate(fam.members):
-                out.append((m, kind, "civil_assistance", f"{fkey}-{i + 1}", civil_file))
+                out.append((m, kind, "civil_assistance", f"{fkey}-{i + 1}", civil_file, ""))
+    files = {"police_floating": floating_file, "civil_assistance": civil_file}
+    for pid, kind, dataset, key, detail in ev.keyed:
+        out.append((pid, kind, dataset, key, files[dataset], detail))
     return out
 
 

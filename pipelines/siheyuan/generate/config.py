@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 
 @cache

@@ -19,7 +19,7 @@ from .address import AddressBook, Style
 from .config import dirt_config, dirt_rates, world_config
 from .dates import ymd_parts
 from .extracts import DS_INDEX, Extract
-from .idcard import CHECK_CHARS
+from .idcard import CHECK_CHARS, id18_strings
 from .rand import hash_int, hash_uniform, rng
 
 # stable codes for hashing (never reorder; append new kinds at the end)
@@ -96,7 +96,7 @@ class DirtLog:
     """What was injected (dirt.csv) and which dirty values were corrected now (changes.csv)."""
 
     rows: list[tuple[str, str, str, str, str]]  # dataset, key, column, kind, file
-    corrected: list[tuple[int, str]]  # (row index, column)
+    corrected: list[tuple[int, str]]  # (row index, "role:kind" of the corrected dirt)
 
 
 def correction_share() -> float:
@@ -136,6 +136,8 @@ def selection(
     if ex.version == 0:
         hit = snapshot_hits(seed, ds, ex.key_int, kind, col, rate, round_no)
         corrected = snapshot_hits(seed, ds, ex.key_int, kind, col, rate, round_no - 1) & ~hit
+        if ex.new_rows is not None:  # a key first delivered now had no earlier value
+            corrected &= ~ex.new_rows
     else:
         hit = hash_uniform(seed, ds, ex.key_int, KIND_CODE[kind], col, ex.version) < rate
         corrected = np.zeros(len(hit), dtype=bool)
@@ -315,7 +317,7 @@ def apply(ex: Extract, seed: int, round_no: int, book: AddressBook) -> DirtLog:
                 else:
                     s["community"] = True
                 log.rows.append((ex.dataset, keys[i], col, kind, fname))
-            log.corrected.extend((int(i), col) for i in np.flatnonzero(corrected))
+            log.corrected.extend((int(i), f"address:{kind}") for i in np.flatnonzero(corrected))
         text = book.canonical(b, flat)
         bl, fl = b.tolist(), flat.tolist()
         for i, s in styles.items():
@@ -347,7 +349,7 @@ def apply(ex: Extract, seed: int, round_no: int, book: AddressBook) -> DirtLog:
                 for i in np.flatnonzero(corrected).tolist():
                     v = vals[i]
                     if isinstance(v, str) and (fn is None or fn(v, 0) is not None):
-                        log.corrected.append((i, col))
+                        log.corrected.append((i, f"{role}:{kind}"))
     return log
 
 
@@ -399,8 +401,13 @@ def row_plan(ex: Extract, seed: int, round_no: int, part: int) -> tuple[list[int
     return order, log
 
 
-def delta_corrections(world: Any, dataset: str, round_no: int) -> np.ndarray:
-    """Persons whose round-1 delta row was dirty and whose source corrects it this round."""
+def delta_corrections(world: Any, dataset: str, round_no: int) -> dict[int, str]:
+    """Persons whose round-1 delta row was dirty and whose source corrects it this round.
+
+    Ascending by person, each with what is corrected ("role:kind", ';'-joined: name:
+    name_homophone, id:id_bad_check, ...). Children whose first row had no ID (id_type 99)
+    are left out, including those who got their ID since.
+    """
     p = world.persons
     if dataset == "health_records":
         live = np.flatnonzero((p["arch_round"] == 1) & (p["arch_state"] == 1))
@@ -414,12 +421,34 @@ def delta_corrections(world: Any, dataset: str, round_no: int) -> np.ndarray:
     rates = dirt_rates()[dataset]
     ds = DS_INDEX[dataset]
     due = np.zeros(len(live), dtype=bool)
+    what: list[tuple[np.ndarray, str]] = []
     for kind, role in CORRECTABLE:
         col = roles[role][0]
         ci = columns.index(col) + 1
         hit = hash_uniform(world.seed, ds, key_int, KIND_CODE[kind], ci, version) < rates[kind]
-        due |= hit & (fix_rounds(world.seed, ds, key_int, kind, ci) == round_no)
-    out = live[due]
+        now = hit & (fix_rounds(world.seed, ds, key_int, kind, ci) == round_no)
+        due |= now
+        what.append((now, f"{role}:{kind}"))
+    pos = np.flatnonzero(due)
+    keep = p["status"][live[pos]] == 0
     if dataset == "health_records":
-        out = out[~p["health_noid"][out]]
-    return out[p["status"][out] == 0]
+        first_noid = p["health_noid"][live[pos]] | (p["id_issued_round"][live[pos]] > 0)
+        keep &= ~first_noid
+    out: dict[int, str] = {}
+    for i in pos[keep].tolist():
+        pid = int(live[i])
+        value = {"name": p["name"][pid], "id": id18_strings(p["id17"][pid : pid + 1])[0]}
+        labels = [
+            label
+            for now, label in what
+            if now[i] and _applies(label, value.get(label.split(":")[0]))
+        ]
+        if labels:  # a hit that could not change the value was no dirt to correct
+            out[pid] = ";".join(sorted(labels))
+    return out
+
+
+def _applies(label: str, value: Any) -> bool:
+    """Whether a correctable kind changes this clean value at all (dates: always)."""
+    fn = TRANSFORMS.get(label.split(":")[1])
+    return value is None or fn is None or fn(value, 0) is not None

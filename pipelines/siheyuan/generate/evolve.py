@@ -1,7 +1,8 @@
 """One month of change between two extract dates, and what each department sees of it.
 
 ``advance(world)`` moves the world from round K-1 to round K and returns the month's events.
-Every draw comes from ``rng(seed, 2, K)`` so that each month is reproducible on its own.
+Every draw comes from ``rng(seed, 2, K)`` so that each month is reproducible on its own; the
+re-keying events (rekey.py) draw from ``rng(seed, 2, K, 1)`` after the others.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import geography, households
+from . import geography, households, rekey
 from .config import world_config
 from .dates import age_years, ymd_int, ymd_parts
 from .idcard import id17_numbers
@@ -60,6 +61,9 @@ class MonthEvents:
     hr: list[HrRow] = field(default_factory=list)
     families_started: list[int] = field(default_factory=list)
     families_stopped: list[int] = field(default_factory=list)
+    # changes whose record key is fixed when they happen (a new or a cancelled key):
+    # (pid, kind, dataset, source_key, detail), detail the record's previous key
+    keyed: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
     def health_event(self, pid: int, op: str, day: int, kind: str) -> None:
         """Record a health archive change; a delete wins, otherwise the latest change."""
@@ -161,6 +165,7 @@ def advance(world: World) -> MonthEvents:
     p["chronic"][upd[~phone_change]] = bits
     for pid, d in zip(upd.tolist(), _day(gen, ev, len(upd)).tolist(), strict=True):
         ev.health_event(pid, "U", d, "health_updated")
+    rekey.rekey_month(world, cfg, rng(world.seed, 2, k, 1), ev)
     return ev
 
 

@@ -58,6 +58,8 @@ class Extract:
     dates: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # col -> (fmt, days)
     no_dirt: np.ndarray | None = None  # rows that must stay clean (corrections)
     change_kinds: list[str] | None = None  # delta rows: why the row was sent
+    change_details: list[str] | None = None  # delta rows: changes.csv detail (what was fixed)
+    new_rows: np.ndarray | None = None  # snapshot rows whose key is new this round
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -198,6 +200,7 @@ def police_hukou(world: World, round_no: int) -> Extract:
     )
     ex.addresses["户籍地址"] = (p["reg_b"][pids], p["reg_flat"][pids])
     ex.dates["出生日期"] = ("ymd", p["birth"][pids])
+    ex.new_rows = p["created_round"][pids] >= round_no
     return ex
 
 
@@ -255,6 +258,7 @@ def police_floating(world: World, round_no: int) -> Extract:
     ex.addresses["现居住地址"] = (p["res_b"][pids], p["res_flat"][pids])
     ex.dates["出生日期"] = ("iso", p["birth"][pids])
     ex.dates["登记日期"] = ("iso", regday)
+    ex.new_rows = regday >= covered_days(round_no)[0]
     return ex
 
 
@@ -273,6 +277,7 @@ def civil_assistance(world: World, round_no: int) -> Extract:
     start: list[str] = []
     state: list[str] = []
     applicant: list[int] = []
+    new: list[bool] = []
     for fam in world.families:
         if fam.created_round > round_no:
             continue
@@ -293,6 +298,7 @@ def civil_assistance(world: World, round_no: int) -> Extract:
             start.append(str(fam.start_ym))
             state.append("停保" if stopped_now else "在保")
             applicant.append(fam.members[0])
+            new.append(fam.key_round(i) >= round_no)
     pa = np.array(pids, dtype=np.int64)
     app = np.array(applicant, dtype=np.int64)
     phones = _phones(world, pa)
@@ -327,6 +333,7 @@ def civil_assistance(world: World, round_no: int) -> Extract:
     )
     ex.addresses["家庭住址"] = (p["res_b"][app], p["res_flat"][app])
     ex.dates["出生日期"] = ("civil", p["birth"][pa])
+    ex.new_rows = np.array(new, dtype=bool)
     return ex
 
 
@@ -354,9 +361,15 @@ def _chronic_lists() -> list[list[str]]:
 
 
 def health_records(
-    world: World, round_no: int, ev: MonthEvents | None, corrections: np.ndarray | None = None
+    world: World,
+    round_no: int,
+    ev: MonthEvents | None,
+    corrections: dict[int, str] | None = None,
 ) -> Extract:
-    """居民健康档案 delta: round 1 inserts every archive; later rounds the month's changes."""
+    """居民健康档案 delta: round 1 inserts every archive; later rounds the month's changes.
+
+    ``corrections``: persons whose dirty first delivery is corrected now, with what was fixed.
+    """
     p = world.persons
     start, end = covered_days(round_no)
     if ev is None:
@@ -371,19 +384,22 @@ def health_records(
         days = np.array([v[1] for _, v in items], dtype=np.int64)
         kinds = [v[2] for _, v in items]
     clean = np.zeros(len(pids), dtype=bool)
-    if corrections is not None and len(corrections):
-        corrections = np.setdiff1d(corrections, pids)
-        cdays = start + hash_int(world.seed, end - start, p["archive"][corrections], 32, round_no)
-        pids = np.concatenate([pids, corrections])
-        ops += ["U"] * len(corrections)
+    details = [""] * len(pids)
+    if corrections:
+        fix = np.setdiff1d(np.fromiter(corrections, dtype=np.int64), pids)
+        cdays = start + hash_int(world.seed, end - start, p["archive"][fix], 32, round_no)
+        pids = np.concatenate([pids, fix])
+        ops += ["U"] * len(fix)
         days = np.concatenate([np.asarray(days), cdays])
-        kinds += ["corrected"] * len(corrections)
-        clean = np.concatenate([clean, np.ones(len(corrections), dtype=bool)])
+        kinds += ["corrected"] * len(fix)
+        details += [corrections[c] for c in fix.tolist()]
+        clean = np.concatenate([clean, np.ones(len(fix), dtype=bool)])
     secs = 8 * 3600 + hash_int(world.seed, 10 * 3600, p["archive"][pids], 33, round_no)
     order = np.lexsort((p["archive"][pids], secs, days))
     pids, days, secs, clean = pids[order], np.asarray(days)[order], secs[order], clean[order]
     ops = [ops[i] for i in order.tolist()]
     kinds = [kinds[i] for i in order.tolist()]
+    details = [details[i] for i in order.tolist()]
     chronic = _chronic_lists()
     noid = p["health_noid"][pids]
     ids = _ids(world, pids)
@@ -429,6 +445,7 @@ def health_records(
     ex.dates["birth_date"] = ("iso", p["birth"][pids])
     ex.no_dirt = clean
     ex.change_kinds = kinds
+    ex.change_details = details
     return ex
 
 
@@ -440,9 +457,13 @@ def hr_insured(
     round_no: int,
     rows: list[HrRow] | None,
     part: int | None,
-    corrections: np.ndarray | None = None,
+    corrections: dict[int, str] | None = None,
 ) -> Extract:
-    """社会保险参保 delta: round 1 every insured person as 新增; later the month's changes."""
+    """社会保险参保 delta: round 1 every insured person as 新增; later the month's changes.
+
+    ``corrections``: persons whose dirty first delivery is corrected now, with what was fixed
+    (each goes to the part of the month its correction day falls in).
+    """
     p = world.persons
     cfg = world_config()
     start, end = covered_days(round_no)
@@ -465,11 +486,13 @@ def hr_insured(
         ]
     rows = list(rows)
     clean_flags = [False] * len(rows)
-    if corrections is not None and len(corrections):
-        cdays = start + hash_int(world.seed, end - start, p["hr_no"][corrections], 42, round_no)
+    detail_of: list[str] = [""] * len(rows)
+    if corrections:
+        fix = np.fromiter(corrections, dtype=np.int64)
+        cdays = start + hash_int(world.seed, end - start, p["hr_no"][fix], 42, round_no)
         mid = start + (end - start) // 2
         mine = (cdays < mid) if part == 1 else (cdays >= mid)
-        for pid, d in zip(corrections[mine].tolist(), cdays[mine].tolist(), strict=True):
+        for pid, d in zip(fix[mine].tolist(), cdays[mine].tolist(), strict=True):
             rows.append(
                 HrRow(
                     pid,
@@ -484,9 +507,11 @@ def hr_insured(
                 )
             )
             clean_flags.append(True)
+            detail_of.append(corrections[pid])
     order = sorted(range(len(rows)), key=lambda i: (rows[i].day, int(p["hr_no"][rows[i].pid])))
     rows = [rows[i] for i in order]
     clean = np.array([clean_flags[i] for i in order], dtype=bool)
+    details = [detail_of[i] for i in order]
     pids = np.array([r.pid for r in rows], dtype=np.int64)
     eth_names = {int(c): v[0] for c, v in cfg["ethnicities"].items()}
     short = hash_uniform(world.seed, pids, 43) < float(cfg["hr_ethnicity_short_share"])
@@ -527,4 +552,5 @@ def hr_insured(
     ex.dates["出生年月"] = ("ym", p["birth"][pids])
     ex.no_dirt = clean
     ex.change_kinds = [r.kind for r in rows]
+    ex.change_details = details
     return ex

@@ -58,6 +58,7 @@ PERSON_COLUMNS: dict[str, Any] = {
     "arch_round": np.int16,
     "health_noid": bool,
     "guardian": np.int32,
+    "id_issued_round": np.int16,  # round a child without own ID in health got it (-1: never)
     "chronic": np.int16,
     "hr_no": np.int64,
     "hr_state": np.int8,

@@ -74,6 +74,11 @@ class Family:
     created_round: int
     stop_round: int = 0  # round in which the family stopped (0 = still assisted)
     stop_style: int = 0  # 1: delivered once more as 停保 before disappearing
+    key_rounds: list[int] = field(default_factory=list)  # per member: round its key began
+
+    def key_round(self, i: int) -> int:
+        """Round from which member ``i``'s key (家庭编号-成员序号) is delivered."""
+        return self.key_rounds[i] if self.key_rounds else self.created_round
 
 
 @dataclass

@@ -186,12 +186,17 @@ def write_world(world: World, book: AddressBook, truth_dir: Path, hukou_key: Any
     return out
 
 
-def write_changes(path: Path, rows: list[tuple[int, str, str, str, str]]) -> None:
-    """changes.csv: one line per (person, change, record) the month produced."""
+def write_changes(path: Path, rows: list[tuple[int, str, str, str, str, str]]) -> None:
+    """changes.csv: one line per (person, change, record) the month produced.
+
+    ``detail``: for reregistered / renumbered the record's previous key, for corrected what
+    was fixed ("role:kind", ';'-joined), for a member who left an assisted family
+    "member_left"; else empty.
+    """
     _write(
         path,
-        ["person_id", "change_kind", "dataset", "source_key", "file_name"],
-        ((person_id(p), k, d, key, f) for p, k, d, key, f in rows),
+        ["person_id", "change_kind", "dataset", "source_key", "file_name", "detail"],
+        ((person_id(p), k, d, key, f, x) for p, k, d, key, f, x in rows),
     )
 
 
