@@ -30,7 +30,9 @@ with police_hukou as (
         person_status as person_status_raw,
         'person_status' as status_field,
         person_status as source_status_raw,
-        deregistration_date_raw as status_date_raw
+        deregistration_date_raw as status_date_raw,
+        -- business date: 注销日期 (a valid one, set below from status_date); nothing else dated
+        '注销日期' as business_date_field
     from {{ ref('int_police__hukou_current') }}
 ),
 
@@ -44,7 +46,9 @@ police_floating as (
         sex as sex_raw,
         phone as phone_raw,
         current_address as address,
-        registered_address
+        registered_address,
+        registration_date as _business_value,
+        '登记日期' as business_date_field
     from {{ ref('int_police__floating_current') }}
 ),
 
@@ -60,7 +64,9 @@ hr_insured as (
         phone as phone_raw,
         mailing_address as address,
         'insurance_status' as status_field,
-        insurance_status as source_status_raw
+        insurance_status as source_status_raw,
+        change_date as _business_value,
+        '变更日期' as business_date_field
     from {{ ref('int_hr__insured_current') }}
 ),
 
@@ -77,7 +83,9 @@ civil_assistance as (
         family_no,
         relation_to_applicant as relation_to_applicant_raw,
         'assistance_status' as status_field,
-        assistance_status as source_status_raw
+        assistance_status as source_status_raw,
+        start_month as _business_value,  -- 起始年月: first of the month
+        '起始年月' as business_date_field
     from {{ ref('int_civil_affairs__assistance_current') }}
 ),
 
@@ -93,7 +101,9 @@ health_records as (
         current_address as address,
         death_date_raw as status_date_raw,
         death_date_raw is not null as death_reported,
-        guardian_id_number as guardian_id_raw
+        guardian_id_number as guardian_id_raw,
+        cast(updated_at as date) as _business_value,
+        'updated_at' as business_date_field
     from {{ ref('int_health__records_current') }}
 ),
 
@@ -280,6 +290,16 @@ select
     c.status_date,
     c.status_date_raw,
     c.status_date_status,
+    -- the department's own date of the record (survivorship recency; never load time):
+    -- police_hukou 注销日期, police_floating 登记日期, civil_assistance 起始年月, health
+    -- updated_at, hr 变更日期. NULL when the record has none or it is not a plausible date
+    -- (after the record's extract date, or before 1900).
+    case
+        when c.source_dataset = 'police_hukou' then c.status_date
+        when c._business_value between date '1900-01-01' and c.last_extract_date
+        then cast(c._business_value as date)
+    end as business_date,
+    c.business_date_field,
     c.source_priority
 from checked as c
 left join civil_applicant_heads as ah

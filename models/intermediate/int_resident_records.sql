@@ -1,6 +1,10 @@
 -- Person records with their resident (int_resident_links), the building their address parses
--- to (int_addresses), and the survivorship rank used by the marts: active records first, then
--- source_priority, then the latest batch (then latest row, then key, for determinism).
+-- to (int_addresses), and a record order for the marts that pick one record per resident or
+-- household (household, int_household_members): active records first, then source_priority,
+-- then the latest batch (then latest row, then key, for determinism). The published resident
+-- attributes are chosen per attribute by the survivorship rules instead
+-- (int_resident_attribute_candidates, seeds survivorship_rules / survivorship_trust_order),
+-- which read each record's business_date (int_person_records).
 select
     r.*,
     l.resident_id,
@@ -13,19 +17,6 @@ select
     a.unit_no,
     a.room_no,
     a.parse_status as address_parse_status,
-    -- where the person actually lives (人户分离 when it is not the registered address): the
-    -- newest active record that says where someone lives — police floating registration,
-    -- health archive, civil affairs home address, hr mailing address, in that order on a tie;
-    -- a police hukou address is where someone is registered, not where they live
-    case when r.source_dataset <> 'police_hukou' and r.record_status = 'active'
-              and a.building_key is not null
-         then row_number() over (
-             partition by l.resident_id,
-                 (r.source_dataset <> 'police_hukou' and r.record_status = 'active'
-                  and a.building_key is not null)
-             order by r.last_extract_date desc, r.source_priority, r.last_apply_seq desc,
-                      r.last_row_number desc, r.source_dataset, r.source_key)
-    end as residence_rank,
     row_number() over (
         partition by l.resident_id
         order by (r.record_status = 'active') desc, r.source_priority, r.last_apply_seq desc,

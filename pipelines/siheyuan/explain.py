@@ -4,8 +4,11 @@ For each record: the rule that linked it (the shared valid ID number, the Splink
 steward's decision, or none — a singleton), and for a probabilistic link the waterfall of the
 edge that attached it: the prior, then each comparison's level and match weight, summing to the
 pair's match weight (Splink's waterfall data, kept by the run in int_person_match_pairs). Any
-steward decision touching the records, and any open review item, is listed too. ID numbers and
-phones are masked, as everywhere the hub shows a person.
+steward decision touching the records, and any open review item, is listed too. The lineage
+section says, for every published attribute, which record gave the value and by which
+survivorship rule (marts.resident_attribute_lineage) and, where the records disagree, every
+value they offered (marts.resident_attribute_conflict). ID numbers and phones are masked, as
+everywhere the hub shows a person.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from typing import Any
 import duckdb
 
 from siheyuan.linking.predict import load_model
+from siheyuan.quality.privacy import mask_phone
 from siheyuan.report import snapshot_connection
 from siheyuan.review import decisions_for, describe_record, fetch_dicts
 from siheyuan.settings import WarehouseLayout
+from siheyuan.standardise.id_number import mask_id_number
 from siheyuan.warehouse import table_exists
 
 _RULE_TEXT = {
@@ -78,6 +83,81 @@ def waterfall(pair: dict[str, Any], model: dict[str, Any]) -> list[dict[str, Any
         if r["weight"] is not None:
             r["weight"] = round(float(r["weight"]), 3)
     return rows
+
+
+# attributes whose value is never shown in clear: lineage does not copy it, explain masks it
+_MASKS = {"id_number": mask_id_number, "phone_e164": mask_phone}
+
+
+def _shown(attribute: str, value: Any) -> Any:
+    """The value as explain shows it: masked for ID numbers and phones, dates as ISO text."""
+    if value is None:
+        return None
+    if attribute in _MASKS:
+        return _MASKS[attribute](str(value))
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def lineage(conn: duckdb.DuckDBPyConnection, resident_id: str) -> list[dict[str, Any]]:
+    """Per published attribute: the value (masked where sensitive), the record that gave it,
+    the business date the rule read, the rule, and the values the records disagree on.
+
+    Empty when the warehouse predates survivorship lineage (no lineage mart yet).
+    """
+    if not table_exists(conn, "marts", "resident_attribute_lineage"):
+        return []
+    resident = fetch_dicts(
+        conn, "select * from marts.resident where resident_id = ?", [resident_id]
+    )
+    published = resident[0] if resident else {}
+    rows = fetch_dicts(
+        conn,
+        "select attribute, value, value_origin, source_dataset, source_key, batch_id, "
+        "business_date, rule, candidate_count, distinct_value_count "
+        "from marts.resident_attribute_lineage where resident_id = ? order by attribute",
+        [resident_id],
+    )
+    conflicts: dict[str, list[dict[str, Any]]] = {}
+    if table_exists(conn, "marts", "resident_attribute_conflict"):
+        for c in fetch_dicts(
+            conn,
+            "select attribute, value, value_no, source_dataset, source_key, business_date, "
+            "record_status, rule_rank, is_survivor from marts.resident_attribute_conflict "
+            "where resident_id = ? order by attribute, rule_rank",
+            [resident_id],
+        ):
+            conflicts.setdefault(c["attribute"], []).append(
+                {
+                    "value": c["value"],  # masked in the mart already for ID numbers and phones
+                    "value_no": c["value_no"],
+                    "dataset": c["source_dataset"],
+                    "source_key": describe_record(c)["source_key"],
+                    "business_date": _shown("", c["business_date"]),
+                    "record_status": c["record_status"],
+                    "rank": c["rule_rank"],
+                    "survivor": c["is_survivor"],
+                }
+            )
+    out = []
+    for r in rows:
+        attribute = r["attribute"]
+        value = published.get(attribute, r["value"]) if attribute in _MASKS else r["value"]
+        out.append(
+            {
+                "attribute": attribute,
+                "value": _shown(attribute, value),
+                "from_id_number": r["value_origin"] == "id_number",
+                "dataset": r["source_dataset"],
+                "source_key": describe_record(r)["source_key"],
+                "batch_id": r["batch_id"],
+                "business_date": _shown("", r["business_date"]),
+                "rule": r["rule"],
+                "candidates": r["candidate_count"],
+                "distinct_values": r["distinct_value_count"],
+                "conflicts": conflicts.get(attribute, []),
+            }
+        )
+    return out
 
 
 def explain(layout: WarehouseLayout, resident_id: str) -> dict[str, Any]:
@@ -158,6 +238,7 @@ def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any
         "records": out_records,
         "decisions": decisions_for(conn, [(r["source_dataset"], r["source_key"]) for r in records]),
         "open_reviews": reviews,
+        "lineage": lineage(conn, resident_id),
     }
 
 
@@ -183,6 +264,23 @@ def format_text(result: dict[str, Any]) -> str:
         for step in r.get("waterfall", []):
             w = "" if step["weight"] is None else f"{step['weight']:+8.2f}"
             lines.append(f"     {step['step']:<16} {w:>9}  {step['level']}")
+    if result.get("lineage"):
+        lines += ["", "where each value came from (survivorship):"]
+        for a in result["lineage"]:
+            origin = " (read from its ID number)" if a["from_id_number"] else ""
+            dated = f", dated {a['business_date']}" if a["business_date"] else ""
+            lines.append(
+                f"  {a['attribute']:<22} {a['value']!s:<20} {a['dataset']} {a['source_key']}"
+                f"{origin}{dated}; rule {a['rule']}; batch {a['batch_id']}"
+            )
+            if a["conflicts"]:
+                offered = "; ".join(
+                    f"{c['value']} from {c['dataset']} {c['source_key']}"
+                    + (f" ({c['business_date']})" if c["business_date"] else "")
+                    + (" <- kept" if c["survivor"] else "")
+                    for c in a["conflicts"]
+                )
+                lines.append(f"  {'':<22} records disagree: {offered}")
     if result["decisions"]:
         lines += ["", "steward decisions:"]
         for d in result["decisions"]:
