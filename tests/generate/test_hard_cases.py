@@ -160,6 +160,9 @@ def test_corrected_says_what_was_fixed(hard) -> None:
             role, kind = what.split(":")
             assert role in roles and kind in kinds
             assert (c["dataset"], c["source_key"], kind) in logged, c
+    # a correction row with nothing dirty to fix is sent all the same, as 'resent'
+    for c in _changes(r2, "resent"):
+        assert c["dataset"] in ("health_records", "hr_insured") and c["detail"] == ""
 
 
 def test_renumbering_closes_up_families(monkeypatch: pytest.MonkeyPatch) -> None:

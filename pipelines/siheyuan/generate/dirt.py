@@ -405,8 +405,9 @@ def delta_corrections(world: Any, dataset: str, round_no: int) -> dict[int, str]
     """Persons whose round-1 delta row was dirty and whose source corrects it this round.
 
     Ascending by person, each with what is corrected ("role:kind", ';'-joined: name:
-    name_homophone, id:id_bad_check, ...). Children whose first row had no ID (id_type 99)
-    are left out, including those who got their ID since.
+    name_homophone, id:id_bad_check, ...; empty when the drawn kind could not apply to the
+    value, so the row only repeats clean values). Children whose first row had no ID
+    (id_type 99) are left out, including those who got their ID since.
     """
     p = world.persons
     if dataset == "health_records":
@@ -443,8 +444,8 @@ def delta_corrections(world: Any, dataset: str, round_no: int) -> dict[int, str]
             for now, label in what
             if now[i] and _applies(label, value.get(label.split(":")[0]))
         ]
-        if labels:  # a hit that could not change the value was no dirt to correct
-            out[pid] = ";".join(sorted(labels))
+        # a hit that could not change the value was no dirt: the row is sent all the same
+        out[pid] = ";".join(sorted(labels))
     return out
 
 

@@ -151,6 +151,11 @@ def _truth_arrays(
     }
 
 
+def _correction_kind(detail: str) -> str:
+    """changes.csv kind of a correction row: 'resent' when it had nothing dirty to fix."""
+    return "corrected" if detail else "resent"
+
+
 # ---- police --------------------------------------------------------------------------
 
 
@@ -391,8 +396,8 @@ def health_records(
         pids = np.concatenate([pids, fix])
         ops += ["U"] * len(fix)
         days = np.concatenate([np.asarray(days), cdays])
-        kinds += ["corrected"] * len(fix)
         details += [corrections[c] for c in fix.tolist()]
+        kinds += [_correction_kind(corrections[c]) for c in fix.tolist()]
         clean = np.concatenate([clean, np.ones(len(fix), dtype=bool)])
     secs = 8 * 3600 + hash_int(world.seed, 10 * 3600, p["archive"][pids], 33, round_no)
     order = np.lexsort((p["archive"][pids], secs, days))
@@ -503,7 +508,7 @@ def hr_insured(
                     int(p["hr_ins"][pid]),
                     int(p["hr_emp"][pid]),
                     int(p["employer"][pid]),
-                    "corrected",
+                    _correction_kind(corrections[pid]),
                 )
             )
             clean_flags.append(True)
