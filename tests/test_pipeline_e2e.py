@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from siheyuan.cli import main
 from siheyuan.evaluate import evaluate, format_text
 from siheyuan.generate import generate_sample
-from siheyuan.publish import PUBLISHED_TABLES, read_current
+from siheyuan.publish import CONTRACT_TABLES, PUBLISHED_TABLES, read_current
 from siheyuan.runner import run_job
 from siheyuan.settings import WarehouseLayout
 
@@ -95,7 +95,7 @@ def test_first_run_publishes_version_one_with_all_tables(first_run) -> None:
     folder = layout.published / "v000001"
     assert {p.name for p in folder.glob("*.parquet")} == {f"{t}.parquet" for t in PUBLISHED_TABLES}
     assert (folder / "_manifest.json").exists()
-    assert all(report.table_rows[t] > 0 for t in PUBLISHED_TABLES)
+    assert all(report.table_rows[t] > 0 for t in CONTRACT_TABLES)
 
 
 def test_dbt_writes_its_target_into_the_warehouse_not_a_new_project_folder(first_run) -> None:

@@ -1,38 +1,16 @@
--- Which resident every person record is (int_person_clusters: the ID tier, the Splink tier and
--- stewards' decisions, under the clustering constraints). resident_id is a keyed hash of the
--- cluster's anchor — its valid citizen ID (a cluster holds at most one), else its first record
--- (dataset:key, in text order) — so it stays the same across runs while the anchor does.
-with clusters as (
-    select
-        c.*,
-        f.id_number,
-        f.id_conflict
-    from {{ ref('int_person_clusters') }} as c
-    inner join {{ ref('int_person_link_features') }} as f on f.link_id = c.link_id
-),
-
-anchors as (
-    select
-        cluster_link_id,
-        coalesce(
-            'id:' || max(id_number) filter (where not id_conflict),
-            'rec:' || min(source_dataset || ':' || source_key)
-        ) as anchor
-    from clusters
-    group by cluster_link_id
-)
-
+-- Which resident every person record is: its cluster (int_resident_anchors) and the cluster's
+-- stable resident id (int_resident_ids: the id most of its records were last published under,
+-- else a keyed hash of the anchor), so an id survives a new anchor, a merge or a split.
 select
-    c.source_dataset,
-    c.source_key,
+    a.source_dataset,
+    a.source_key,
     a.anchor,
-    c.link_rule,
-    c.link_match_weight,
-    o.source_dataset as linked_to_dataset,
-    o.source_key as linked_to_key,
-    c.id_conflict,
-    {{ stable_id('R', 'a.anchor') }} as resident_id
-from clusters as c
-inner join anchors as a on a.cluster_link_id = c.cluster_link_id
-left join clusters as o on o.link_id = c.linked_to_link_id
-{{ id_key_join() }}
+    a.link_rule,
+    a.link_match_weight,
+    a.linked_to_dataset,
+    a.linked_to_key,
+    a.id_conflict,
+    i.resident_id,
+    i.id_basis
+from {{ ref('int_resident_anchors') }} as a
+inner join {{ ref('int_resident_ids') }} as i on i.anchor = a.anchor

@@ -42,6 +42,8 @@ from .evaluate_address import (
     warehouse_snapshot,
 )
 from .evaluate_round import choose_round
+from .evaluate_stability import evaluate_stability
+from .evaluate_stability import format_lines as stability_lines
 
 #: Dirt kinds after which the true number cannot be recovered without guessing.
 UNRECOVERABLE_ID_DIRT = ("id_bad_check", "id_transposed", "id_excel_numeric")
@@ -167,6 +169,11 @@ def evaluate(truth_dir: Path, warehouse: Path, round_no: int | None = None) -> d
         ids = evaluate_id_numbers(choice.round.folder, warehouse, conn)
         buildings = evaluate_buildings(choice.round.folder, warehouse, conn)
         linked = linking.evaluate_linking(choice.round.folder, conn)
+        stability = (
+            evaluate_stability(Path(truth_dir), Path(warehouse), conn, choice.round.number)
+            if choice.round.number > 1
+            else {"measured": False, "reason": "round 1 has no earlier round to compare with"}
+        )
     return {
         "truth": ids.pop("truth"),
         "round": choice.round.number,
@@ -176,9 +183,11 @@ def evaluate(truth_dir: Path, warehouse: Path, round_no: int | None = None) -> d
         "id_numbers": ids,
         "buildings": {k: v for k, v in buildings.items() if k not in ("truth", "warehouse")},
         "linking": linked,
+        "stability": stability,
         "meets_targets": ids["meets_targets"]
         and buildings["meets_targets"]
-        and linked["meets_targets"],
+        and linked["meets_targets"]
+        and stability.get("meets_targets", True),
     }
 
 
@@ -246,6 +255,8 @@ def format_text(result: dict[str, Any], details: bool = False) -> str:
         lines.append(f"  {ds:<18} {id_part}    {b_part}")
     if "linking" in result:
         lines += ["", *_linking_lines(result["linking"], details)]
+    if "stability" in result:
+        lines += ["", *stability_lines(result["stability"])]
     lines += ["", "meets targets: " + ("yes" if result["meets_targets"] else "NO")]
     return "\n".join(lines)
 

@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,12 +33,28 @@ from siheyuan.warehouse import connect, table_exists
 log = logging.getLogger(__name__)
 
 # The consumer contract (shared/specs/department-extracts.md, "What the hub publishes").
-PUBLISHED_TABLES: tuple[str, ...] = (
+CONTRACT_TABLES: tuple[str, ...] = (
     "resident",
     "household",
     "household_member",
     "building",
     "resident_source_xref",
+)
+MARTS_SCHEMA = "marts"
+# Every published table and the relation it is written from: the contract's marts (dbt), the id
+# history (siheyuan.stable_ids, kept in meta). Columns that only the warehouse needs (when an
+# event was recorded) are left out, so the same data gives the same files.
+TABLE_SOURCES: dict[str, str] = {
+    **{t: f'{MARTS_SCHEMA}."{t}"' for t in CONTRACT_TABLES},
+    "resident_id_history": (
+        "(SELECT version_number, old_resident_id, new_resident_id, event, record_count, reason "
+        "FROM meta.resident_id_history)"
+    ),
+}
+PUBLISHED_TABLES: tuple[str, ...] = tuple(TABLE_SOURCES)
+# dbt models among them (what the Dagster publish asset depends on)
+MART_TABLES: tuple[str, ...] = tuple(
+    t for t, src in TABLE_SOURCES.items() if src.startswith(f"{MARTS_SCHEMA}.")
 )
 # Rows are written in key order, so the same content gives byte-identical files (and hashes).
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -47,8 +63,8 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "household_member": ("household_id", "resident_id"),
     "building": ("building_id",),
     "resident_source_xref": ("source_dataset", "source_key"),
+    "resident_id_history": ("version_number", "event", "old_resident_id", "new_resident_id"),
 }
-MARTS_SCHEMA = "marts"
 MANIFEST = "_manifest.json"
 
 
@@ -107,6 +123,29 @@ def run_batch_ids(working_db: Path, run_id: str) -> list[str]:
         return _run_batch_ids(conn, run_id)
 
 
+def version_as_of(conn: duckdb.DuckDBPyConnection) -> date | None:
+    """A version's business date: the newest extract date among the applied batches.
+
+    Why not the clock: history and the change feed must say when something was true in the
+    departments' data, and a re-run of the same data must give the same history.
+    """
+    row = conn.execute(
+        "SELECT max(extract_date) FROM meta.batch WHERE status = 'applied'"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def prepare_version(conn: duckdb.DuckDBPyConnection, number: int) -> None:
+    """What a version adds beyond the marts, in the working database before it is written.
+
+    The id map and id events (stable_ids), so the next run's clusters inherit this version's ids.
+    """
+    from siheyuan.stable_ids import commit_ids
+
+    events = commit_ids(conn, number)
+    log.info("resident id events in this version: %d", events)
+
+
 def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> PublishedVersion:
     """Steps 1 and the record of step 2: export the marts into a complete version folder."""
     layout.published.mkdir(parents=True, exist_ok=True)
@@ -124,14 +163,16 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
         partial.mkdir(parents=True)
         table_rows: dict[str, int] = {}
         files: dict[str, str] = {}
+        prepare_version(conn, number)
         for table in PUBLISHED_TABLES:
             target = partial / f"{table}.parquet"
-            order = ", ".join(TABLE_KEYS[table])
+            source = TABLE_SOURCES[table]
+            order = ", ".join(TABLE_KEYS.get(table, ("ALL",)))
             conn.execute(
-                f'COPY (SELECT * FROM {MARTS_SCHEMA}."{table}" ORDER BY {order}) '
+                f"COPY (SELECT * FROM {source} ORDER BY {order}) "
                 f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
             )
-            count = conn.execute(f'SELECT count(*) FROM {MARTS_SCHEMA}."{table}"').fetchone()
+            count = conn.execute(f"SELECT count(*) FROM {source}").fetchone()
             table_rows[table] = int(count[0]) if count else 0
             files[table] = file_sha256(target)
             crash_point("publish.mid_parquet")

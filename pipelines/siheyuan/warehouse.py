@@ -144,6 +144,23 @@ CREATE TABLE IF NOT EXISTS meta.pulled_row (
     watermark_value VARCHAR NOT NULL,
     batch_id VARCHAR NOT NULL
 );
+-- Stable resident ids (siheyuan.stable_ids): the id each source record was last published
+-- under, which the next run's clusters inherit, and every id event since the first publish.
+CREATE TABLE IF NOT EXISTS meta.resident_record_id (
+    source_dataset VARCHAR NOT NULL,
+    source_key VARCHAR NOT NULL,
+    resident_id VARCHAR NOT NULL,
+    since_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta.resident_id_history (
+    version_number INTEGER NOT NULL,
+    old_resident_id VARCHAR NOT NULL,
+    new_resident_id VARCHAR,
+    event VARCHAR NOT NULL,
+    record_count INTEGER NOT NULL,
+    reason VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta.publish (
     version VARCHAR PRIMARY KEY,
     version_number INTEGER NOT NULL,

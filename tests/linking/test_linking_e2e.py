@@ -131,9 +131,28 @@ def test_a_stewards_decision_is_applied_by_later_runs_and_kept(linked):
         "select resident_id from marts.resident_source_xref "
         "where source_dataset = ? and source_key = ?"
     )
+    xref = "select source_dataset, source_key, resident_id from marts.resident_source_xref"
+    before = {(d, k): r for d, k, r in _q(warehouse, xref)}
     # no new file: the decision alone re-links and publishes, once
     assert run_job(out / "landing", warehouse).status == "published"
     assert _q(warehouse, sql, [ds, key]) != _q(warehouse, sql, [other_ds, other_key])
+    after = {(d, k): r for d, k, r in _q(warehouse, xref)}
+    # a split: the larger part keeps the id, the other part gets a new one, recorded as an event;
+    # every record of every other resident keeps its id (the same data re-linked: a no-op on ids)
+    part = {r for (d, k), r in after.items() if before[(d, k)] == rid}
+    assert rid in part and len(part) == 2
+    (new_id,) = part - {rid}
+    kept = sum(1 for (d, k), r in after.items() if before[(d, k)] == rid and r == rid)
+    split_off = sum(1 for r in after.values() if r == new_id)
+    assert kept >= split_off
+    assert {k: r for k, r in after.items() if before[k] != rid} == {
+        k: r for k, r in before.items() if r != rid
+    }
+    assert _q(
+        warehouse,
+        "select version_number, old_resident_id, new_resident_id, event "
+        "from meta.resident_id_history",
+    ) == [(2, rid, new_id, "split")]
     assert run_job(out / "landing", warehouse).status == "nothing_new"
     # the next month's batches: the decision holds without anyone repeating it
     generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=2)
@@ -145,3 +164,55 @@ def test_a_stewards_decision_is_applied_by_later_runs_and_kept(linked):
     assert not ID18.search(queued.output)
     explained = CliRunner().invoke(main, ["explain", rid, "--warehouse", str(warehouse)])
     assert "steward Li" in explained.output or explained.exit_code == 1
+
+
+def test_a_must_link_merges_two_residents_and_the_larger_keeps_its_id(linked):
+    out, warehouse = linked
+    # a record nobody could link (no usable ID) that a steward knows is a resident with an ID
+    ((small, dataset),) = _q(
+        warehouse,
+        "select resident_id, source_datasets from marts.resident "
+        "where id_number is null and source_record_count = 1 "
+        "order by source_datasets = 'police_hukou', resident_id limit 1",
+    )
+    ((big,),) = _q(
+        warehouse,
+        "select resident_id from marts.resident where id_number is not null "
+        "and source_record_count >= 2 and strpos(source_datasets, ?) = 0 "
+        "order by resident_id limit 1",
+        [dataset],
+    )
+    big, small = (big,), (small,)
+    records = (
+        "select source_dataset, source_key from marts.resident_source_xref where resident_id = ?"
+    )
+    big_records = _q(warehouse, records, [big[0]])
+    small_records = _q(warehouse, records, [small[0]])
+    assert len(big_records) > len(small_records)
+    cli = CliRunner().invoke(
+        main,
+        [
+            "review", "--warehouse", str(warehouse), "--must-link",
+            "--left", ":".join(big_records[0]), "--right", ":".join(small_records[0]),
+            "--by", "steward Li", "--why", "same person, confirmed at the door",
+        ],
+    )  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert run_job(out / "landing", warehouse).status == "published"
+    xref = "select source_dataset, source_key, resident_id from marts.resident_source_xref"
+    now = {(d, k): r for d, k, r in _q(warehouse, xref)}
+    merged = {now[tuple(rec)] for rec in big_records + small_records}
+    assert merged == {big[0]}
+    history = _q(
+        warehouse,
+        "select old_resident_id, new_resident_id, event from meta.resident_id_history "
+        "where version_number = (select max(version_number) from meta.resident_id_history)",
+    )
+    assert (small[0], big[0], "merged") in history
+    # the published history lets a consumer holding the retired id find the survivor
+    current = (warehouse / "published" / "CURRENT").read_text().strip()
+    published = duckdb.sql(
+        f"select old_resident_id, new_resident_id, event from "
+        f"'{warehouse}/published/{current}/resident_id_history.parquet'"
+    ).fetchall()
+    assert (small[0], big[0], "merged") in published

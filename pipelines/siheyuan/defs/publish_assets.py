@@ -5,10 +5,12 @@ from dagster_dbt import get_asset_key_for_model
 
 from siheyuan.defs.dbt_assets import siheyuan_dbt_assets
 from siheyuan.defs.resources import WarehouseResource
-from siheyuan.publish import PUBLISHED_TABLES, publish_run
+from siheyuan.publish import MART_TABLES, publish_run
 from siheyuan.settings import keep_versions
 
-MART_KEYS = [get_asset_key_for_model([siheyuan_dbt_assets], t) for t in PUBLISHED_TABLES]
+MART_KEYS = [
+    get_asset_key_for_model([siheyuan_dbt_assets], t) for t in (*MART_TABLES, "resident_id_event")
+]
 
 
 @dg.asset(

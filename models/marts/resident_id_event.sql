@@ -1,0 +1,88 @@
+-- This run's resident id events against the last publish (meta.resident_record_id), for
+-- resident_id_history (appended at publish by siheyuan.stable_ids.commit_ids):
+--   merged  old id retired; most of its records now belong to new_resident_id
+--   split   new_resident_id is a new id given to records that were part of old_resident_id
+--   retired old id retired and none of its records remain (no successor)
+-- An id that simply carries on is no event. Not published itself: resident_id_history is.
+with cur as (
+    select source_dataset, source_key, resident_id, id_basis, link_rule
+    from {{ ref('int_resident_links') }}
+),
+
+prev as (
+    select source_dataset, source_key, resident_id
+    from {{ source('meta', 'resident_record_id') }}
+),
+
+-- every previous record: its old id and its new id (null when the record is gone)
+moves as (
+    select
+        p.resident_id as old_resident_id,
+        c.resident_id as new_resident_id,
+        c.id_basis,
+        c.link_rule
+    from prev as p
+    left join cur as c
+        on c.source_dataset = p.source_dataset and c.source_key = p.source_key
+),
+
+flows as (
+    select
+        old_resident_id,
+        new_resident_id,
+        any_value(id_basis) as id_basis,
+        count(*) as record_count,
+        string_agg(distinct link_rule, ', ' order by link_rule) as link_rules
+    from moves
+    group by old_resident_id, new_resident_id
+),
+
+current_ids as (
+    select distinct resident_id from cur
+),
+
+retired as (
+    select distinct p.resident_id as old_resident_id
+    from prev as p
+    anti join current_ids as c on c.resident_id = p.resident_id
+),
+
+merged as (
+    select
+        r.old_resident_id,
+        f.new_resident_id,
+        case when f.new_resident_id is null then 'retired' else 'merged' end as event,
+        f.record_count,
+        case when f.new_resident_id is null
+             then 'none of its source records remain'
+             else f.record_count || ' of its source records now belong to another resident'
+                  || ' (link rules: ' || coalesce(f.link_rules, '') || ')'
+        end as reason
+    from retired as r
+    inner join flows as f on f.old_resident_id = r.old_resident_id
+    qualify row_number() over (
+        partition by r.old_resident_id
+        order by f.new_resident_id is null, f.record_count desc, f.new_resident_id
+    ) = 1
+),
+
+split as (
+    select
+        f.old_resident_id,
+        f.new_resident_id,
+        'split' as event,
+        f.record_count,
+        f.record_count || ' of its source records were separated into a new resident'
+            || ' (link rules: ' || coalesce(f.link_rules, '') || ')' as reason
+    from flows as f
+    where f.id_basis = 'new' and f.new_resident_id is not null
+    qualify row_number() over (
+        partition by f.new_resident_id order by f.record_count desc, f.old_resident_id
+    ) = 1
+)
+
+select old_resident_id, new_resident_id, event, cast(record_count as integer) as record_count, reason
+from merged
+union all
+select old_resident_id, new_resident_id, event, cast(record_count as integer) as record_count, reason
+from split

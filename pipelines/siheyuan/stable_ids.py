@@ -1,0 +1,181 @@
+"""Stable resident ids: carry each person's id from the last publish to this run's clusters.
+
+Why: department systems store ``resident_id`` in their own databases. An id derived only from a
+cluster's anchor (its valid ID number, else its first record) changes whenever the anchor does —
+a child who gains an ID number, a floating resident who re-registers under a new 登记编号, a
+record that sorts earlier joining the cluster. So the id is *assigned*, not derived: every record
+remembers the resident id it was published under (``meta.resident_record_id``), and a new cluster
+inherits the id most of its records had.
+
+The assignment, per run (``assign_ids``; deterministic, so a re-run of the same data gives the
+same ids):
+
+1. count, for every (new cluster, previous id), how many of the previous id's records the cluster
+   holds;
+2. greedily, largest overlap first, give each cluster at most one previous id and each previous id
+   to at most one cluster. Ties: the cluster whose own anchor would give that very id (a split
+   leaves the id with the part that holds its anchor), then the smaller id, then the anchor —
+   so **on a merge the id of the larger part survives** and **on a split the larger part keeps
+   the id**;
+3. a cluster left without one gets a new id: the keyed hash of its anchor, or, if that id was
+   ever used, of ``anchor#2``, ``anchor#3`` … (an id is never reused for someone else).
+
+The events (merged, split, retired) are derived in dbt (``marts.resident_id_event``) and, with
+the new map, committed at publish (``commit_ids``) into ``meta.resident_id_history``, which is
+published as ``resident_id_history`` so a consumer can follow any id it stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+ID_PREFIX = "R"
+
+
+def resident_id_for(id_key: str, anchor: str) -> str:
+    """The keyed hash dbt's ``stable_id('R', anchor)`` macro computes (same bytes, same id)."""
+    return ID_PREFIX + hashlib.sha256(f"{id_key}|{anchor}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """How many records of a previous id a new cluster holds."""
+
+    anchor: str
+    previous_id: str
+    records: int
+
+
+def assign_ids(
+    anchors: Iterable[tuple[str, str]],
+    overlaps: Iterable[Overlap],
+    used_ids: set[str],
+    id_key: str,
+) -> dict[str, tuple[str, str]]:
+    """Map every cluster anchor to ``(resident_id, basis)``; basis is ``kept`` or ``new``.
+
+    ``anchors``: (anchor, anchor_id) of every cluster of this run, anchor_id being the keyed
+    hash of the anchor. ``overlaps``: the previous ids found among each cluster's records.
+    ``used_ids``: every id ever published or retired in this warehouse.
+    """
+    anchor_ids = dict(anchors)
+    ranked = sorted(
+        overlaps,
+        key=lambda o: (
+            -o.records,
+            anchor_ids.get(o.anchor) != o.previous_id,
+            o.previous_id,
+            o.anchor,
+        ),
+    )
+    result: dict[str, tuple[str, str]] = {}
+    taken: set[str] = set()
+    for o in ranked:
+        if o.anchor in result or o.previous_id in taken or o.anchor not in anchor_ids:
+            continue
+        result[o.anchor] = (o.previous_id, "kept")
+        taken.add(o.previous_id)
+    unavailable = used_ids | taken
+    for anchor in sorted(anchor_ids):
+        if anchor in result:
+            continue
+        candidate, n = anchor_ids[anchor], 1
+        while candidate in unavailable:
+            n += 1
+            candidate = resident_id_for(id_key, f"{anchor}#{n}")
+        result[anchor] = (candidate, "new")
+        unavailable.add(candidate)
+    return result
+
+
+ID_MAP_TABLE = "meta.resident_record_id"
+ID_HISTORY_TABLE = "meta.resident_id_history"
+
+
+def commit_ids(conn: duckdb.DuckDBPyConnection, version_number: int) -> int:
+    """At publish: remember this version's record → resident id map and append its id events.
+
+    Runs on the run's working database inside the atomic publish, so the map and the published
+    version move together. Returns the number of id events recorded.
+    """
+    conn.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _new_resident_record_id AS
+        SELECT l.source_dataset, l.source_key, l.resident_id,
+               coalesce(p.since_version, ?) AS since_version
+        FROM intermediate.int_resident_links AS l
+        LEFT JOIN {ID_MAP_TABLE} AS p
+          ON p.source_dataset = l.source_dataset AND p.source_key = l.source_key
+         AND p.resident_id = l.resident_id
+        """,
+        [version_number],
+    )
+    conn.execute(f"DELETE FROM {ID_MAP_TABLE}")
+    conn.execute(
+        f"INSERT INTO {ID_MAP_TABLE} SELECT * FROM _new_resident_record_id "
+        "ORDER BY source_dataset, source_key"
+    )
+    conn.execute("DROP TABLE _new_resident_record_id")
+    before = conn.execute(f"SELECT count(*) FROM {ID_HISTORY_TABLE}").fetchone()
+    conn.execute(
+        f"""
+        INSERT INTO {ID_HISTORY_TABLE}
+        SELECT ?, old_resident_id, new_resident_id, event, record_count, reason, now()::TIMESTAMP
+        FROM marts.resident_id_event
+        ORDER BY event, old_resident_id, new_resident_id
+        """,
+        [version_number],
+    )
+    after = conn.execute(f"SELECT count(*) FROM {ID_HISTORY_TABLE}").fetchone()
+    return int(after[0] if after else 0) - int(before[0] if before else 0)
+
+
+def cluster_ids_table(
+    records: pa.Table, previous: pa.Table, history: pa.Table, id_key: str
+) -> pa.Table:
+    """The dbt model's work (``int_resident_ids``): Arrow in, one row per cluster out.
+
+    ``records``: this run's (source_dataset, source_key, anchor, anchor_resident_id);
+    ``previous``: the last publish's (source_dataset, source_key, resident_id);
+    ``history``: every (old_resident_id, new_resident_id) event recorded so far.
+    """
+    con = duckdb.connect()
+    try:
+        con.register("r", records)
+        con.register("p", previous)
+        con.register("h", history)
+        anchors = con.execute("SELECT DISTINCT anchor, anchor_resident_id FROM r").fetchall()
+        overlaps = [
+            Overlap(a, rid, int(n))
+            for a, rid, n in con.execute(
+                """
+                SELECT r.anchor, p.resident_id, count(*)
+                FROM r INNER JOIN p
+                  ON p.source_dataset = r.source_dataset AND p.source_key = r.source_key
+                GROUP BY ALL
+                """
+            ).fetchall()
+        ]
+        used = {
+            row[0]
+            for row in con.execute(
+                "SELECT resident_id FROM p UNION SELECT old_resident_id FROM h "
+                "UNION SELECT new_resident_id FROM h WHERE new_resident_id IS NOT NULL"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assigned = assign_ids(anchors, overlaps, used, id_key)
+    keys = sorted(assigned)
+    return pa.table(
+        {
+            "anchor": pa.array(keys, pa.string()),
+            "resident_id": pa.array([assigned[k][0] for k in keys], pa.string()),
+            "id_basis": pa.array([assigned[k][1] for k in keys], pa.string()),
+        }
+    )

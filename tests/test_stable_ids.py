@@ -1,0 +1,91 @@
+"""The stable-id assignment rule (siheyuan.stable_ids.assign_ids), case by case.
+
+Why: department systems store resident ids; these cases are the ones where an id derived from a
+cluster's anchor alone would change although the person did not, or where two clusters want the
+same id.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from siheyuan.stable_ids import Overlap, assign_ids, cluster_ids_table, resident_id_for
+
+KEY = "test-key"
+
+
+def rid(anchor: str) -> str:
+    return resident_id_for(KEY, anchor)
+
+
+def test_first_publish_ids_are_the_anchor_hashes() -> None:
+    anchors = [("id:1", rid("id:1")), ("rec:a:1", rid("rec:a:1"))]
+    assert assign_ids(anchors, [], set(), KEY) == {
+        "id:1": (rid("id:1"), "new"),
+        "rec:a:1": (rid("rec:a:1"), "new"),
+    }
+
+
+def test_a_new_anchor_keeps_the_previous_id() -> None:
+    # a child's records were anchored on its health record; now it has an ID number
+    old = rid("rec:health:7")
+    got = assign_ids([("id:2", rid("id:2"))], [Overlap("id:2", old, 2)], {old}, KEY)
+    assert got == {"id:2": (old, "kept")}
+
+
+def test_on_a_merge_the_id_of_the_larger_part_survives() -> None:
+    a, b = rid("rec:a:1"), rid("rec:b:1")
+    got = assign_ids(
+        [("rec:a:1", a)], [Overlap("rec:a:1", a, 1), Overlap("rec:a:1", b, 3)], {a, b}, KEY
+    )
+    assert got == {"rec:a:1": (b, "kept")}
+
+
+def test_on_a_split_the_larger_part_keeps_the_id_and_the_other_gets_a_new_one() -> None:
+    old = rid("rec:a:1")
+    anchors = [("rec:a:1", old), ("rec:c:1", rid("rec:c:1"))]
+    got = assign_ids(anchors, [Overlap("rec:a:1", old, 1), Overlap("rec:c:1", old, 2)], {old}, KEY)
+    assert got["rec:c:1"] == (old, "kept")
+    # the smaller part's anchor hash is the old id itself: never reused, a fresh one instead
+    assert got["rec:a:1"] == (rid("rec:a:1#2"), "new")
+
+
+def test_a_tie_leaves_the_id_with_the_part_holding_its_anchor() -> None:
+    old = rid("rec:b:1")
+    anchors = [("rec:a:1", rid("rec:a:1")), ("rec:b:1", old)]
+    got = assign_ids(anchors, [Overlap("rec:a:1", old, 1), Overlap("rec:b:1", old, 1)], {old}, KEY)
+    assert got == {"rec:b:1": (old, "kept"), "rec:a:1": (rid("rec:a:1"), "new")}
+
+
+def test_a_retired_id_is_never_given_to_someone_else() -> None:
+    retired = rid("rec:x:1")
+    got = assign_ids([("rec:x:1", retired)], [], {retired}, KEY)
+    assert got["rec:x:1"][0] not in {retired}
+
+
+def test_the_assignment_does_not_depend_on_input_order() -> None:
+    anchors = [(f"rec:a:{i}", rid(f"rec:a:{i}")) for i in range(6)]
+    overlaps = [Overlap(f"rec:a:{i}", rid(f"rec:a:{i % 3}"), 1 + i % 2) for i in range(6)]
+    used = {rid(f"rec:a:{i}") for i in range(3)}
+    first = assign_ids(anchors, overlaps, used, KEY)
+    assert assign_ids(anchors[::-1], overlaps[::-1], used, KEY) == first
+    assert len({v[0] for v in first.values()}) == 6
+
+
+def test_cluster_ids_table_matches_records_to_their_previous_ids() -> None:
+    old = rid("rec:health_records:9")
+    records = pa.table(
+        {
+            "source_dataset": ["health_records", "police_hukou"],
+            "source_key": ["9", "5"],
+            "anchor": ["id:3", "id:3"],
+            "anchor_resident_id": [rid("id:3"), rid("id:3")],
+        }
+    )
+    previous = pa.table(
+        {"source_dataset": ["health_records"], "source_key": ["9"], "resident_id": [old]}
+    )
+    history = pa.table(
+        {"old_resident_id": pa.array([], pa.string()), "new_resident_id": pa.array([], pa.string())}
+    )
+    out = cluster_ids_table(records, previous, history, KEY).to_pylist()
+    assert out == [{"anchor": "id:3", "resident_id": old, "id_basis": "kept"}]
