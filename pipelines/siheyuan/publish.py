@@ -46,6 +46,26 @@ MARTS_SCHEMA = "marts"
 # event was recorded) are left out, so the same data gives the same files.
 TABLE_SOURCES: dict[str, str] = {
     **{t: f'{MARTS_SCHEMA}."{t}"' for t in CONTRACT_TABLES},
+    # golden-record lineage (docs/survivorship.md), findings and tags (docs/findings.md)
+    **{
+        t: f'{MARTS_SCHEMA}."{t}"'
+        for t in (
+            "resident_attribute_lineage",
+            "resident_attribute_conflict",
+            "finding",
+            "resident_tag",
+        )
+    },
+    # history and the change feed (siheyuan.history, docs/history.md)
+    **{
+        t: f'history."{t}"'
+        for t in (
+            "resident_history",
+            "household_history",
+            "household_member_history",
+            "resident_change",
+        )
+    },
     "resident_id_history": (
         "(SELECT version_number, old_resident_id, new_resident_id, event, record_count, reason "
         "FROM meta.resident_id_history)"
@@ -138,12 +158,19 @@ def version_as_of(conn: duckdb.DuckDBPyConnection) -> date | None:
 def prepare_version(conn: duckdb.DuckDBPyConnection, number: int) -> None:
     """What a version adds beyond the marts, in the working database before it is written.
 
-    The id map and id events (stable_ids), so the next run's clusters inherit this version's ids.
+    The id map and id events (stable_ids), so the next run's clusters inherit this version's ids;
+    then the history of resident, household and membership and the change feed (history), as of
+    the version's business date.
     """
+    from siheyuan.history import record_version
     from siheyuan.stable_ids import commit_ids
 
     events = commit_ids(conn, number)
     log.info("resident id events in this version: %d", events)
+    as_of = version_as_of(conn)
+    if as_of is None:  # a publish always follows an applied batch; a guard, not a path
+        raise RuntimeError("no applied batch: a version has no business date")
+    record_version(conn, number, as_of)
 
 
 def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> PublishedVersion:
