@@ -47,7 +47,7 @@ derived as (
     from recs
 ),
 
-stated as (
+stated as materialized (
     select
         *,
         case
@@ -74,79 +74,61 @@ stated as (
     from derived
 ),
 
+{#- attribute: (offered when, value, value_origin, preference, business_date) -#}
+{%- set rec = "'record'" -%}
+{%- set status_date = "coalesce(status_value_date, business_date)" -%}
+{%- set offers = [
+    ('id_number', 'usable_id is not null', 'usable_id', rec, '0', 'business_date'),
+    ('name', 'name is not null', 'name', rec, '0', 'business_date'),
+    ('name_pinyin', 'name is not null', 'name_pinyin', rec, '0', 'business_date'),
+    ('former_name', 'former_name is not null', 'former_name', rec, '0', 'business_date'),
+    ('sex_code', 'coalesce(id_sex, sex_code) is not null', 'coalesce(id_sex, sex_code)',
+     "case when id_sex is not null then 'id_number' else 'record' end",
+     'case when id_sex is not null then 0 else 1 end', 'business_date'),
+    ('ethnicity_code', 'ethnicity_code is not null', 'ethnicity_code', rec, '0', 'business_date'),
+    ('birth_date', 'coalesce(id_birth, birth_date) is not null',
+     'cast(coalesce(id_birth, birth_date) as varchar)',
+     "case when id_birth is not null then 'id_number' else 'record' end",
+     'case when id_birth is not null then 0 else 1 end', 'business_date'),
+    ('phone_e164', 'phone_e164 is not null', 'phone_e164', rec, 'phone_preference',
+     'business_date'),
+    ('phone_kind', 'phone_e164 is not null', 'phone_kind', rec, 'phone_preference',
+     'business_date'),
+    ('registered_building_id', 'building_key is not null', 'building_key', rec, '0',
+     'business_date'),
+    ('residence_building_id', 'building_key is not null', 'building_key', rec, '0',
+     'business_date'),
+    ('residence_unit_no', 'building_key is not null', 'unit_no', rec, '0', 'business_date'),
+    ('residence_room_no', 'building_key is not null', 'room_no', rec, '0', 'business_date'),
+    ('residence_source', 'building_key is not null', 'source_dataset', rec, '0',
+     'business_date'),
+    ('status', 'true', 'status_value', 'status_origin', 'status_preference', status_date),
+    ('status_date', 'true', 'cast(status_value_date as varchar)', 'status_origin',
+     'status_preference', status_date),
+] %}
+
+-- one branch per attribute (a UNION ALL of plain scans is much faster in DuckDB than a
+-- lateral unnest of a list of structs per record)
 offered as (
+    {%- for attribute, offered_when, value, origin, preference, business_date in offers %}
     select
-        s.resident_id,
-        s.source_dataset,
-        s.source_key,
-        s.last_batch_id,
-        s.record_status,
-        s.last_extract_date,
-        s.last_apply_seq,
-        s.last_row_number,
-        o.attribute,
-        o.value,
-        o.value_origin,
-        o.preference,
-        o.business_date
-    from stated as s,
-        unnest([
-            {'attribute': 'id_number', 'offered': s.usable_id is not null,
-             'value': s.usable_id, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'name', 'offered': s.name is not null,
-             'value': s.name, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'name_pinyin', 'offered': s.name is not null,
-             'value': s.name_pinyin, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'former_name', 'offered': s.former_name is not null,
-             'value': s.former_name, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'sex_code', 'offered': coalesce(s.id_sex, s.sex_code) is not null,
-             'value': coalesce(s.id_sex, s.sex_code),
-             'value_origin': case when s.id_sex is not null then 'id_number' else 'record' end,
-             'preference': case when s.id_sex is not null then 0 else 1 end,
-             'business_date': s.business_date},
-            {'attribute': 'ethnicity_code', 'offered': s.ethnicity_code is not null,
-             'value': s.ethnicity_code, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'birth_date', 'offered': coalesce(s.id_birth, s.birth_date) is not null,
-             'value': cast(coalesce(s.id_birth, s.birth_date) as varchar),
-             'value_origin': case when s.id_birth is not null then 'id_number' else 'record' end,
-             'preference': case when s.id_birth is not null then 0 else 1 end,
-             'business_date': s.business_date},
-            {'attribute': 'phone_e164', 'offered': s.phone_e164 is not null,
-             'value': s.phone_e164, 'value_origin': 'record', 'preference': s.phone_preference,
-             'business_date': s.business_date},
-            {'attribute': 'phone_kind', 'offered': s.phone_e164 is not null,
-             'value': s.phone_kind, 'value_origin': 'record', 'preference': s.phone_preference,
-             'business_date': s.business_date},
-            {'attribute': 'registered_building_id', 'offered': s.building_key is not null,
-             'value': s.building_key, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'residence_building_id', 'offered': s.building_key is not null,
-             'value': s.building_key, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'residence_unit_no', 'offered': s.building_key is not null,
-             'value': s.unit_no, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'residence_room_no', 'offered': s.building_key is not null,
-             'value': s.room_no, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'residence_source', 'offered': s.building_key is not null,
-             'value': s.source_dataset, 'value_origin': 'record', 'preference': 0,
-             'business_date': s.business_date},
-            {'attribute': 'status', 'offered': true,
-             'value': s.status_value, 'value_origin': s.status_origin,
-             'preference': s.status_preference,
-             'business_date': coalesce(s.status_value_date, s.business_date)},
-            {'attribute': 'status_date', 'offered': true,
-             'value': cast(s.status_value_date as varchar), 'value_origin': s.status_origin,
-             'preference': s.status_preference,
-             'business_date': coalesce(s.status_value_date, s.business_date)}
-        ]) as u(o)
-    where o.offered
+        resident_id,
+        source_dataset,
+        source_key,
+        last_batch_id,
+        record_status,
+        last_extract_date,
+        last_apply_seq,
+        last_row_number,
+        '{{ attribute }}' as attribute,
+        cast({{ value }} as varchar) as value,
+        {{ origin }} as value_origin,
+        cast({{ preference }} as integer) as preference,
+        cast({{ business_date }} as date) as business_date
+    from stated
+    where {{ offered_when }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 rules as (
