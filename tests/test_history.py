@@ -40,6 +40,8 @@ def test_first_version_opens_one_current_row_per_key(conn):
     assert len(history_rows(conn, "household_history")) == 1
     members = history_rows(conn, "household_member_history")
     assert {(m["household_id"], m["resident_id"]) for m in members} == {("H1", "R1"), ("H1", "R2")}
+    # nothing left behind for the Parquet export that follows on the same connection
+    assert conn.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
 
 
 def test_a_changed_column_closes_the_row_and_opens_the_new_state(conn):
