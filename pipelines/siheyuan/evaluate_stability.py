@@ -10,14 +10,17 @@ measurable, with the reason.
 **A person's resident id in a version.** A person's records are every (dataset, source_key) the
 truth of rounds 1..K gives them (a key always belongs to one person). In a version, the person's
 id is the resident id most of those records carry in its ``resident_source_xref`` (ties: the
-smallest id). *Kept* when the two versions give the same id; *followed* when they differ but
-``resident_id_history`` leads from the old id to the new one (merged/split chain).
+smallest id). *Kept* when round K's id is one the person's records carried in round K-1 (a
+person the hub held as two residents — a missed link — keeps their id when the two merge into
+either of them); *followed* when it is not, but ``resident_id_history`` leads from round K-1's
+id to it (merged/split chain).
 
 **Groups.** *Unchanged persons*: persons in both versions without any row in round K's
 ``changes.csv`` (target ≥ 99.9 % kept). *Hard cases*: persons whose change is one that renames
 or re-keys their records — ``reregistered`` (a new 登记编号), ``id_issued`` (a child gains an ID
-number), ``renumbered`` (a civil-affairs family renumbered), ``id_corrected``, ``name_corrected``,
-``corrected`` (target ≥ 99 % kept, per kind and together). *All persons* for reference.
+number), ``renumbered`` (a civil-affairs family renumbered), ``id_corrected`` and
+``name_corrected`` (a ``corrected`` change whose detail names the ID or the name column)
+(target ≥ 99 % kept, per kind and together). *All persons* for reference.
 
 **Change feed.** Round K's rows of ``resident_change`` (the version's ``version_number``) against
 the truth's change kinds, mapped to the feed's kinds (``FEED_KIND``). For each mapped kind:
@@ -42,7 +45,6 @@ HARD_KINDS = (
     "renumbered",
     "id_corrected",
     "name_corrected",
-    "corrected",
 )
 # truth change kind -> the change-feed kind a department system should receive for that person
 FEED_KIND = {
@@ -116,16 +118,25 @@ def evaluate_stability(
             "FROM read_csv(?, all_varchar = true, union_by_name = true)",
             [records],
         )
+        # a correction's detail names the column it fixed (``id:id_transposed``): the ID and
+        # name corrections are hard cases of their own
         db.execute(
-            "CREATE TABLE changes AS SELECT DISTINCT person_id, change_kind "
-            "FROM read_csv(?, all_varchar = true)",
+            """
+            CREATE TABLE changes AS
+            SELECT DISTINCT person_id, CASE
+                WHEN change_kind = 'corrected' AND detail LIKE 'id:%' THEN 'id_corrected'
+                WHEN change_kind = 'corrected' AND detail LIKE 'name:%' THEN 'name_corrected'
+                ELSE change_kind END AS change_kind
+            FROM read_csv(?, all_varchar = true, union_by_name = true)
+            """,
             [str(rounds[round_no].folder / "changes.csv")],
         )
         for name, version in (("before", v_before), ("after", v_after)):
             db.execute(
                 f"""
                 CREATE TABLE {name} AS
-                SELECT t.person_id, arg_min(x.resident_id, (-n, x.resident_id)) AS resident_id
+                SELECT t.person_id, arg_min(x.resident_id, (-n, x.resident_id)) AS resident_id,
+                       list(x.resident_id) AS resident_ids
                 FROM (
                     SELECT t.person_id, x.resident_id, count(*) AS n
                     FROM truth AS t
@@ -154,8 +165,8 @@ def evaluate_stability(
                 WHERE f.depth < 20
             )
             SELECT b.person_id,
-                   b.resident_id = a.resident_id AS kept,
-                   b.resident_id <> a.resident_id AND EXISTS (
+                   list_contains(b.resident_ids, a.resident_id) AS kept,
+                   NOT list_contains(b.resident_ids, a.resident_id) AND EXISTS (
                        SELECT 1 FROM follow AS f
                        WHERE f.person_id = b.person_id AND f.resident_id = a.resident_id
                    ) AS followed,
