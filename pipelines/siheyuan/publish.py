@@ -84,6 +84,14 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "building": ("building_id",),
     "resident_source_xref": ("source_dataset", "source_key"),
     "resident_id_history": ("version_number", "event", "old_resident_id", "new_resident_id"),
+    "resident_history": ("resident_id", "valid_from_version"),
+    "household_history": ("household_id", "valid_from_version"),
+    "household_member_history": ("household_id", "resident_id", "valid_from_version"),
+    "resident_change": ("version_number", "resident_id", "change_kind"),
+    "resident_attribute_lineage": ("resident_id", "attribute"),
+    "resident_attribute_conflict": ("resident_id", "attribute", "source_dataset", "source_key"),
+    "finding": ("finding_id",),
+    "resident_tag": ("resident_id", "tag"),
 }
 MANIFEST = "_manifest.json"
 
@@ -194,7 +202,7 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
         for table in PUBLISHED_TABLES:
             target = partial / f"{table}.parquet"
             source = TABLE_SOURCES[table]
-            order = ", ".join(TABLE_KEYS.get(table, ("ALL",)))
+            order = ", ".join(TABLE_KEYS[table])
             conn.execute(
                 f"COPY (SELECT * FROM {source} ORDER BY {order}) "
                 f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
