@@ -19,7 +19,8 @@ id to it (merged/split chain).
 ``changes.csv`` (target ≥ 99.9 % kept). *Hard cases*: persons whose change is one that renames
 or re-keys their records — ``reregistered`` (a new 登记编号), ``id_issued`` (a child gains an ID
 number), ``renumbered`` (a civil-affairs family renumbered), ``id_corrected`` and
-``name_corrected`` (a ``corrected`` change whose detail names the ID or the name column)
+``name_corrected`` (a ``corrected`` change whose detail says the ID or name value itself
+was fixed: a bad check digit, transposed digits, a homophone, a dropped character)
 (target ≥ 99 % kept, per kind and together). *All persons* for reference.
 
 **Change feed.** Round K's rows of ``resident_change`` (the version's ``version_number``) against
@@ -46,6 +47,9 @@ HARD_KINDS = (
     "id_corrected",
     "name_corrected",
 )
+# the corrections that change the value itself (docs/generator.md, changes.csv detail)
+ID_FIXED = "id:(id_bad_check|id_transposed)"
+NAME_FIXED = "name:(name_homophone|name_dropped_char)"
 # truth change kind -> the change-feed kind a department system should receive for that person
 FEED_KIND = {
     "born": "new",
@@ -118,18 +122,23 @@ def evaluate_stability(
             "FROM read_csv(?, all_varchar = true, union_by_name = true)",
             [records],
         )
-        # a correction's detail names the column it fixed (``id:id_transposed``): the ID and
-        # name corrections are hard cases of their own
+        # a correction's detail names what it fixed (``id:id_transposed;name:name_homophone``):
+        # a corrected ID or name *value* (not just spaces or letter case) is a hard case
         db.execute(
-            """
+            f"""
             CREATE TABLE changes AS
-            SELECT DISTINCT person_id, CASE
-                WHEN change_kind = 'corrected' AND detail LIKE 'id:%' THEN 'id_corrected'
-                WHEN change_kind = 'corrected' AND detail LIKE 'name:%' THEN 'name_corrected'
-                ELSE change_kind END AS change_kind
+            SELECT DISTINCT person_id, change_kind
             FROM read_csv(?, all_varchar = true, union_by_name = true)
+            UNION
+            SELECT DISTINCT person_id, 'id_corrected'
+            FROM read_csv(?, all_varchar = true, union_by_name = true)
+            WHERE change_kind = 'corrected' AND regexp_matches(detail, '{ID_FIXED}')
+            UNION
+            SELECT DISTINCT person_id, 'name_corrected'
+            FROM read_csv(?, all_varchar = true, union_by_name = true)
+            WHERE change_kind = 'corrected' AND regexp_matches(detail, '{NAME_FIXED}')
             """,
-            [str(rounds[round_no].folder / "changes.csv")],
+            [str(rounds[round_no].folder / "changes.csv")] * 3,
         )
         for name, version in (("before", v_before), ("after", v_after)):
             db.execute(
