@@ -80,6 +80,26 @@ def test_a_record_two_people_fit_almost_equally_is_linked_to_neither_and_queued(
     assert reasons == {(1, 3): REVIEW_AMBIGUOUS, (2, 3): REVIEW_AMBIGUOUS}
 
 
+def test_two_candidates_that_are_one_person_do_not_make_a_record_ambiguous():
+    # a floating resident re-registered under a new key: the ended and the new registration
+    # match each other as well as the health archive matches either; one person, all linked
+    recs = [_rec(1, "health_records"), _rec(2, "police_floating"), _rec(3, "police_floating")]
+    pairs = [Pair(1, 2, 40.7), Pair(1, 3, 40.7), Pair(2, 3, 40.7)]
+    result = cluster(recs, pairs, [], TH)
+    assert _together(result, 1, 2) and _together(result, 1, 3)
+    assert result.review == []
+
+
+def test_two_candidates_that_may_not_merge_still_make_a_record_ambiguous():
+    # the health record of an under-6 fits both twins' hukou records, which match each other
+    # strongly on everything but carry two valid ID numbers: still two people
+    recs = [_rec(1, "health_records"), _rec(2, "police_hukou", ID_A), _rec(3, "police_hukou", ID_B)]
+    pairs = [Pair(1, 2, 30.0), Pair(1, 3, 29.0), Pair(2, 3, 25.0)]
+    result = cluster(recs, pairs, [], TH)
+    assert not _together(result, 1, 2) and not _together(result, 1, 3)
+    assert {r.reason for r in result.review} == {REVIEW_AMBIGUOUS}
+
+
 def test_two_records_of_a_dataset_listing_each_person_once_are_not_linked_on_probability():
     # two health archives without ID numbers (twins with near-identical names) stay apart ...
     recs = [_rec(1, "health_records"), _rec(2, "health_records"), _rec(3, "police_floating")]

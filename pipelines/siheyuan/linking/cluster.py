@@ -257,8 +257,16 @@ def _ambiguous_edges(
     """Edges of records without a valid ID whose two best clusters score within ``margin``.
 
     Judged on the clusters the ID tier made: a record that fits two people (twins, namesakes in
-    one building) almost equally well is linked to neither.
+    one building) almost equally well is linked to neither. Two candidates that are themselves
+    a strong, allowed match are not two people but one seen twice (a floating resident's ended
+    registration and the new one that replaced it, both fitting the same health archive): the
+    record is not ambiguous between them.
     """
+    between: set[tuple[int, int]] = set()  # clusters joined by a strong edge
+    for p in strong:
+        a, b = comps.find(p.left), comps.find(p.right)
+        if a != b:
+            between.add(_ordered(a, b))
     best: dict[int, dict[int, float]] = defaultdict(dict)
     for p in strong:
         for me, other in ((p.left, p.right), (p.right, p.left)):
@@ -281,11 +289,22 @@ def _ambiguous_edges(
         if ranked[0] - ranked[1] >= margin:
             continue
         near = {t for t, w in targets.items() if ranked[0] - w < margin}
+        if _one_person(sorted(near), between, comps):
+            continue
         for p in edges[me]:
             other = p.right if p.left == me else p.left
             if comps.find(other) in near:
                 out.add(_ordered(p.left, p.right))
     return out
+
+
+def _one_person(clusters: list[int], between: set[tuple[int, int]], comps: _Components) -> bool:
+    """Every two of these clusters match strongly and may be merged: they are one person."""
+    return all(
+        _ordered(a, b) in between and comps.allowed(a, b)
+        for i, a in enumerate(clusters)
+        for b in clusters[i + 1 :]
+    )
 
 
 def _ordered(a: int, b: int) -> tuple[int, int]:
