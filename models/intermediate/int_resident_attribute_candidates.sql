@@ -57,18 +57,24 @@ stated as materialized (
             when status_value = 'moved_out' then ended_extract_date
         end as status_value_date,
         -- status precedence: a dated death, any death, the police registration's word
-        -- (active before moved out), any active record, then ended ones
+        -- (active before moved out): the hukou's, else the floating population
+        -- registration's — a floating resident whose 居住登记 has ended has left, although a
+        -- health archive or an insurance record of theirs may stay open for months —, then
+        -- any active record, then ended ones
         case
             when status_value = 'deceased' and status_date is not null then 0
             when status_value = 'deceased' then 1
             when source_dataset = 'police_hukou' and status_value = 'active' then 2
             when source_dataset = 'police_hukou' then 3
-            when status_value = 'active' then 4
-            else 5
+            when source_dataset = 'police_floating' and status_value = 'active' then 4
+            when source_dataset = 'police_floating' then 5
+            when status_value = 'active' then 6
+            else 7
         end as status_preference,
-        -- a death or the police registration's word is stated by the department; any other
+        -- a death or a police registration's word is stated by the department; any other
         -- record's active/ended is only its activity (an ended assistance is not a move)
-        case when status_value = 'deceased' or source_dataset = 'police_hukou'
+        case when status_value = 'deceased'
+                  or source_dataset in ('police_hukou', 'police_floating')
              then 'record' else 'activity' end as status_origin,
         case when phone_kind = 'mobile' then 0 else 1 end as phone_preference
     from derived

@@ -24,9 +24,10 @@ import pytest
 from siheyuan.explain import format_text, lineage
 from siheyuan.quality.privacy import mask_phone
 from siheyuan.standardise.id_number import mask_id_number
-from test_models import ID, build_fixture, run_dbt
+from test_models import ID, build_fixture, make_id, run_dbt
 
 ZHANGWEI_DEATH = "2026-10-20"
+SUNWEI = make_id("330106", "19930303", "035")
 # published attribute -> marts.resident column (lineage rows are per attribute)
 PUBLISHED = [
     "id_number",
@@ -84,6 +85,24 @@ def _add_rows(db: Path) -> None:
         con.execute(
             "update raw.health_records set updated_at = '2026-09-20T08:00:00'"
             " where _source_key = 'HA005' and _file_name = 'health_records_20261101.jsonl'"
+        )
+        # 孙伟, a floating resident listed only in the first floating snapshot (he left),
+        # whose insurance (S006, changed 2026-09-01) is still open
+        con.execute(
+            "insert into raw.police_floating select * replace ("
+            " 'F007' as _source_key, 'F007' as \"登记编号\", ? as \"证件号码\","
+            " '孙伟' as \"姓名\", 1000 as _row_number)"
+            " from raw.police_floating where _source_key = 'F001'"
+            " and _file_name = 'police_floating_20261001.csv'",
+            [SUNWEI],
+        )
+        con.execute(
+            "insert into raw.hr_insured select * replace ("
+            " 'S006' as _source_key, 'S006' as \"个人编号\", ? as \"社会保障号码\","
+            " '孙伟' as \"姓名\", '男' as \"性别\", '199303' as \"出生年月\","
+            " '20260901' as \"变更日期\", 1001 as _row_number)"
+            " from raw.hr_insured where _source_key = 'S003'",
+            [SUNWEI],
         )
     finally:
         con.close()
@@ -218,6 +237,21 @@ def test_death_from_any_authoritative_source(warehouse: Path) -> None:
         "P005",
         date(2026, 10, 15),
     )
+
+
+def test_a_floating_resident_whose_registration_ended_has_moved_out(warehouse: Path) -> None:
+    """孙伟's 居住登记 ended (missing from the latest floating snapshot) and he has no hukou:
+    he moved out, although his insurance record is still open."""
+    rid = _rid(warehouse, SUNWEI)
+    assert _q(
+        warehouse, "select status, status_date from marts.resident where resident_id = ?", [rid]
+    ) == [("moved_out", date(2026, 11, 1))]
+    assert _lineage(warehouse, rid, "status")[:3] == ("moved_out", "police_floating", "F007")
+    # a floating resident still registered stays active (买买提, F001)
+    mm = _rid(warehouse, ID["maimaiti"])
+    assert _q(warehouse, "select status from marts.resident where resident_id = ?", [mm]) == [
+        ("active",)
+    ]
 
 
 def test_an_ended_assistance_is_not_a_status_conflict(warehouse: Path) -> None:
