@@ -165,9 +165,36 @@ def _run(landing: Path, warehouse: Path) -> int:
 @main.command()
 @landing_option
 @warehouse_option
-def run(landing: Path | None, warehouse: Path | None) -> None:
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Also republish the batches already applied (after a change of survivorship or "
+    "finding rules, tags, linking thresholds); recorded with --by and --why.",
+)
+@click.option("--by", "requested_by", default=None, help="With --rebuild: who asks (recorded).")
+@click.option("--why", "reason", default=None, help="With --rebuild: why (recorded).")
+def run(
+    landing: Path | None,
+    warehouse: Path | None,
+    rebuild: bool,
+    requested_by: str | None,
+    reason: str | None,
+) -> None:
     """Apply every new batch in the landing folder and publish a new version."""
-    sys.exit(_run(resolve_landing(landing), resolve_warehouse(warehouse)))
+    layout_root = resolve_warehouse(warehouse)
+    if rebuild or requested_by or reason:
+        from siheyuan.rebuild import request_rebuild
+        from siheyuan.runlock import WarehouseBusy
+
+        if not rebuild:
+            click.echo("error: --by and --why go with --rebuild", err=True)
+            sys.exit(2)
+        try:
+            request_rebuild(WarehouseLayout(layout_root), requested_by or "", reason or "")
+        except (ValueError, WarehouseBusy) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    sys.exit(_run(resolve_landing(landing), layout_root))
 
 
 @main.command()

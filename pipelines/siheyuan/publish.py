@@ -288,11 +288,13 @@ class PublishOutcome:
 
 
 def _decisions_pending(working_db: Path) -> bool:
-    """A steward decided a pair since the last publish: the re-linked marts are new data."""
+    """A steward decided a pair, or someone asked for a rebuild, since the last publish: the
+    re-built marts are a new version although no batch is new."""
+    from siheyuan.rebuild import pending_rebuilds
     from siheyuan.review import pending_decisions
 
     with connect(working_db, read_only=True) as conn:
-        return pending_decisions(conn) > 0
+        return pending_decisions(conn) > 0 or pending_rebuilds(conn) > 0
 
 
 def publish_run(

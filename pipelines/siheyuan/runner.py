@@ -116,14 +116,16 @@ def _table_rows(layout: WarehouseLayout, version: str) -> dict[str, int]:
 
 
 def _pending_decisions(layout: WarehouseLayout) -> int:
-    """Steward decisions recorded since the last publish (they re-link without new data)."""
+    """Steward decisions and rebuild requests recorded since the last publish (they re-link
+    and republish without new data)."""
+    from siheyuan.rebuild import pending_rebuilds
     from siheyuan.review import pending_decisions
     from siheyuan.warehouse import connect
 
     if not layout.database.exists():
         return 0
     with connect(layout.database, read_only=True) as conn:
-        return pending_decisions(conn)
+        return pending_decisions(conn) + pending_rebuilds(conn)
 
 
 def run_job(landing: Path, warehouse: Path, console_level: str = "CRITICAL") -> RunReport:

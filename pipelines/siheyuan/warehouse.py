@@ -161,6 +161,12 @@ CREATE TABLE IF NOT EXISTS meta.resident_id_history (
     reason VARCHAR NOT NULL,
     recorded_at TIMESTAMP NOT NULL
 );
+-- Requests to republish the applied data after a configuration change (siheyuan.rebuild).
+CREATE TABLE IF NOT EXISTS meta.rebuild_request (
+    requested_at TIMESTAMP NOT NULL,
+    requested_by VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta.publish (
     version VARCHAR PRIMARY KEY,
     version_number INTEGER NOT NULL,

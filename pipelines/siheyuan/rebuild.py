@@ -1,0 +1,48 @@
+"""Republish the data already applied: after a reviewed configuration change.
+
+Survivorship rules, finding rules, tags, linking thresholds and the trained model are
+configuration; changing one changes what the hub would publish, but ``siheyuan run`` publishes
+only when something new arrived. ``siheyuan run --rebuild --by NAME --why TEXT`` records a
+request in ``meta.rebuild_request`` (who, when, why: an auditor sees why a version appeared
+without new batches); a request made since the last publish makes the next run build and publish
+from the batches already applied, once — like a steward's decision (``review.pending_decisions``).
+A run that fails keeps the request pending. Ids stay stable through a rebuild (decision 0009):
+the same data gives the same ids, no id event and an empty change feed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from siheyuan.runlock import RunLock
+from siheyuan.settings import WarehouseLayout
+from siheyuan.warehouse import connect, ensure_meta, table_exists
+
+
+def request_rebuild(layout: WarehouseLayout, requested_by: str, reason: str) -> None:
+    """Record a rebuild request in the live warehouse (under the run lock)."""
+    if not requested_by.strip() or not reason.strip():
+        raise ValueError("a rebuild needs who asks for it (--by) and why (--why)")
+    if not layout.database.exists():
+        raise ValueError(f"no warehouse at {layout.root}: nothing has been applied to rebuild")
+    with RunLock(layout.lock_file), connect(layout.database) as conn:
+        ensure_meta(conn)
+        published = conn.execute("SELECT count(*) FROM meta.publish").fetchall()
+        if not published[0][0]:
+            raise ValueError(f"nothing published in {layout.root} yet: run siheyuan run first")
+        conn.execute(
+            "INSERT INTO meta.rebuild_request VALUES (now()::TIMESTAMP, ?, ?)",
+            [requested_by.strip(), reason.strip()],
+        )
+        conn.execute("CHECKPOINT")
+
+
+def pending_rebuilds(conn: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild requests recorded after the last publish."""
+    if not table_exists(conn, "meta", "rebuild_request"):
+        return 0
+    row = conn.execute(
+        "SELECT count(*) FROM meta.rebuild_request WHERE requested_at > "
+        "coalesce((SELECT max(published_at) FROM meta.publish), TIMESTAMP '1900-01-01')"
+    ).fetchall()
+    return int(row[0][0])
