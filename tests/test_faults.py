@@ -52,7 +52,8 @@ def _tables(version_dir: Path) -> dict[str, list[tuple]]:
     out = {}
     for table in PUBLISHED_TABLES:
         t = pq.read_table(version_dir / f"{table}.parquet")
-        out[table] = sorted(zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True))
+        rows = zip(*(t.column(c).to_pylist() for c in t.column_names), strict=True)
+        out[table] = sorted(rows, key=repr)  # repr: rows may hold NULLs beside values
     return out
 
 

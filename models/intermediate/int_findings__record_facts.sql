@@ -33,8 +33,10 @@ person as (
     from {{ ref('int_person_records') }}
 ),
 
+-- one row per batch: the registry holds a batch more than once when a rejected file was later
+-- accepted (a rejection row and an applied row)
 batches as (
-    select batch_id, department from {{ source('meta', 'batch') }}
+    select distinct batch_id, department from {{ source('meta', 'batch') }}
 ),
 
 -- what each dataset's newest applied batch is dated: a department can only have acted on a

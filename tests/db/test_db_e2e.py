@@ -48,8 +48,23 @@ def _published(layout: WarehouseLayout) -> dict[str, list[tuple]]:
     for name in PUBLISHED_TABLES:
         table = pq.read_table(version / f"{name}.parquet")
         keep = [c for c in table.column_names if not any(w in c for w in LINEAGE_WORDS)]
-        tables[name] = sorted(tuple(r.values()) for r in table.select(keep).to_pylist())
+        tables[name] = sorted(
+            (
+                tuple(_without_lineage(v) for v in r.values())
+                for r in table.select(keep).to_pylist()
+            ),
+            key=repr,
+        )
     return tables
+
+
+def _without_lineage(value: object) -> object:
+    """A finding's evidence names each record's batch: lineage too, so left out of the match."""
+    if isinstance(value, list):
+        return [_without_lineage(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if not any(w in k for w in LINEAGE_WORDS)}
+    return value
 
 
 def _raw_hr(layout: WarehouseLayout) -> list[tuple]:
@@ -110,7 +125,8 @@ def test_hr_from_postgresql_publishes_what_the_file_publishes(
     published_a, published_b = _published(files), _published(pulled)
     assert published_b["resident"] == published_a["resident"]
     assert published_b["resident_source_xref"] == published_a["resident_source_xref"]
-    assert published_b == published_a
+    for name in published_a:
+        assert published_b[name] == published_a[name], name
     assert any(r[0] == "hr_insured" for r in published_b["resident_source_xref"])
 
     # pulled again, unchanged: nothing to apply, no run launched, CURRENT stays
