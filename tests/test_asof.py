@@ -126,6 +126,8 @@ def test_cli_masks_id_numbers_and_phones(warehouse):
     assert "R1" in result.output and "R2" in result.output and "R3" not in result.output
     assert ID not in result.output and PHONE not in result.output
     assert "138****5678" in result.output
+    # the birth date is printed: the ID keeps its region only (6+4 would give the number away)
+    assert ID[:6] + "*" * 12 in result.output and ID[-4:] not in result.output
     assert "[2026-10-01, 2026-11-01) v1-v2" in result.output
 
 

@@ -13,15 +13,26 @@ with clusters as (
     inner join {{ ref('int_person_link_features') }} as f on f.link_id = c.link_id
 ),
 
+cluster_anchors as (
+    select
+        cluster_link_id,
+        'id:' || max(id_number) filter (where not id_conflict) as id_anchor,
+        'rec:' || min(source_dataset || ':' || source_key) as record_anchor
+    from clusters
+    group by cluster_link_id
+),
+
+-- one anchor per cluster: two clusters share a valid ID number only when a steward's
+-- cannot-link keeps its records apart; each is then named by its first record as well
 anchors as (
     select
         cluster_link_id,
-        coalesce(
-            'id:' || max(id_number) filter (where not id_conflict),
-            'rec:' || min(source_dataset || ':' || source_key)
-        ) as anchor
-    from clusters
-    group by cluster_link_id
+        case
+            when id_anchor is null then record_anchor
+            when count(*) over (partition by id_anchor) > 1 then id_anchor || '#' || record_anchor
+            else id_anchor
+        end as anchor
+    from cluster_anchors
 )
 
 select
@@ -33,6 +44,7 @@ select
     o.source_dataset as linked_to_dataset,
     o.source_key as linked_to_key,
     c.id_conflict,
+    c.cluster_link_id,
     {{ stable_id('R', 'a.anchor') }} as anchor_resident_id
 from clusters as c
 inner join anchors as a on a.cluster_link_id = c.cluster_link_id

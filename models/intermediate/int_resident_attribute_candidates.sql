@@ -19,11 +19,23 @@
 -- Values that failed their checks are NULL in int_person_records and are never offered.
 -- business_date is the date the rule read: the record's own business date (its department's
 -- 注销/登记/起始/updated_at/变更 date) or, for status, the date of the status it states.
-with recs as (
+with shared as (
+    -- valid ID numbers on records of more than one resident: a steward's cannot-link said the
+    -- records are different people, so whose number it is is unknown — no resident gets it
+    -- (the id_number_shared finding reports it)
+    select id_number
+    from {{ ref('int_resident_records') }}
+    where id_number is not null and not coalesce(id_conflict, false)
+    group by id_number
+    having count(distinct resident_id) > 1
+),
+
+recs as (
     select
         r.*,
         -- a record held out of its ID's cluster (id_conflict) does not give its ID
         case when r.id_number is not null and not coalesce(r.id_conflict, false)
+                  and r.id_number not in (select id_number from shared)
              then r.id_number end as usable_id
     from {{ ref('int_resident_records') }} as r
 ),

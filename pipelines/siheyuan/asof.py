@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from siheyuan.quality.privacy import mask_text
+from siheyuan.quality.privacy import mask_phone
 from siheyuan.report import snapshot_connection
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import table_exists
@@ -64,11 +64,22 @@ def _fetch(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) ->
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+def _mask_id_region_only(value: str) -> str:
+    """``330106************``: only the region. The usual ``330106********1234`` hides exactly
+    the eight birth-date digits, and the birth date is printed beside it: together they would
+    be the whole number."""
+    return value[:6] + "*" * (len(value) - 6)
+
+
+# by field, not by pattern: an E.164 landline (+86571…) matches no phone pattern in free text
+_MASKS = {"id_number": _mask_id_region_only, "phone_e164": mask_phone}
+
+
 def _masked(row: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, value in row.items():
         if name in MASKED_FIELDS and value is not None:
-            value = mask_text(str(value))
+            value = _MASKS[name](str(value))
         elif isinstance(value, datetime.date):
             value = value.isoformat()
         out[name] = value

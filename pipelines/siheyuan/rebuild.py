@@ -12,8 +12,11 @@ the same data gives the same ids, no id event and an empty change feed.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import duckdb
 
+from siheyuan.quality.privacy import mask_text
 from siheyuan.runlock import RunLock
 from siheyuan.settings import WarehouseLayout
 from siheyuan.warehouse import connect, ensure_meta, table_exists
@@ -30,9 +33,14 @@ def request_rebuild(layout: WarehouseLayout, requested_by: str, reason: str) -> 
         published = conn.execute("SELECT count(*) FROM meta.publish").fetchall()
         if not published[0][0]:
             raise ValueError(f"nothing published in {layout.root} yet: run siheyuan run first")
+        # naive UTC, as meta.publish.published_at: DuckDB's now() is in the session's time zone
         conn.execute(
-            "INSERT INTO meta.rebuild_request VALUES (now()::TIMESTAMP, ?, ?)",
-            [requested_by.strip(), reason.strip()],
+            "INSERT INTO meta.rebuild_request VALUES (?, ?, ?)",
+            [
+                datetime.now(UTC).replace(tzinfo=None),
+                mask_text(requested_by.strip()),  # free text: an ID number typed in is masked
+                mask_text(reason.strip()),
+            ],
         )
         conn.execute("CHECKPOINT")
 

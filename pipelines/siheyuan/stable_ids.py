@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
@@ -125,11 +126,11 @@ def commit_ids(conn: duckdb.DuckDBPyConnection, version_number: int) -> int:
     conn.execute(
         f"""
         INSERT INTO {ID_HISTORY_TABLE}
-        SELECT ?, old_resident_id, new_resident_id, event, record_count, reason, now()::TIMESTAMP
+        SELECT ?, old_resident_id, new_resident_id, event, record_count, reason, ?
         FROM marts.resident_id_event
         ORDER BY event, old_resident_id, new_resident_id
         """,
-        [version_number],
+        [version_number, datetime.now(UTC).replace(tzinfo=None)],
     )
     after = conn.execute(f"SELECT count(*) FROM {ID_HISTORY_TABLE}").fetchone()
     return int(after[0] if after else 0) - int(before[0] if before else 0)

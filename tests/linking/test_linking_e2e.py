@@ -255,3 +255,51 @@ def test_a_rebuild_of_the_same_data_keeps_every_id_and_changes_nothing(linked):
         main, ["run", "--landing", str(out / "landing"), "--warehouse", str(warehouse), "--rebuild"]
     )
     assert refused.exit_code == 1 and "--by" in refused.output
+
+
+def test_a_cannot_link_between_two_records_of_one_id_number_splits_the_resident(linked):
+    out, warehouse = linked
+    # a steward says two records carrying the same valid ID number are two people
+    (rid, left, right) = _q(
+        warehouse,
+        "select l.resident_id, min(l.source_dataset || ':' || l.source_key), "
+        "max(l.source_dataset || ':' || l.source_key) "
+        "from intermediate.int_resident_links as l join intermediate.int_person_records as p "
+        "using (source_dataset, source_key) where p.id_number is not null "
+        "group by l.resident_id, p.id_number having count(*) = 2 order by 1 limit 1",
+    )[0]
+    (id_number,) = _q(
+        warehouse, "select id_number from marts.resident where resident_id = ?", [rid]
+    )[0]
+    cli = CliRunner().invoke(
+        main,
+        [
+            "review", "--warehouse", str(warehouse), "--cannot-link", "--left", left,
+            "--right", right, "--by", "steward Li", "--why", "two people share one number",
+        ],
+    )  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert run_job(out / "landing", warehouse).status == "published"
+    sql = (
+        "select resident_id from marts.resident_source_xref "
+        "where source_dataset = ? and source_key = ?"
+    )
+    ids = {_q(warehouse, sql, ref.split(":", 1))[0][0] for ref in (left, right)}
+    assert len(ids) == 2 and rid in ids  # one part keeps the id, the other is new
+    (version,) = _q(warehouse, "select max(version_number) from meta.publish")[0]
+    assert _q(
+        warehouse,
+        "select old_resident_id, new_resident_id, event from meta.resident_id_history "
+        "where version_number = ?",
+        [version],
+    ) == [(rid, (ids - {rid}).pop(), "split")]
+    # whose number it is is unknown: neither resident carries it, and a finding says so
+    assert _q(
+        warehouse, "select count(*) from marts.resident where id_number = ?", [id_number]
+    ) == [(0,)]
+    assert {
+        r
+        for (r,) in _q(
+            warehouse, "select resident_id from marts.finding where rule_id = 'id_number_shared'"
+        )
+    } >= ids
