@@ -125,20 +125,21 @@ def evaluate_stability(
         # a correction's detail names what it fixed (``id:id_transposed;name:name_homophone``):
         # a corrected ID or name *value* (not just spaces or letter case) is a hard case
         db.execute(
+            "CREATE TABLE changes_raw AS SELECT * FROM read_csv(?, all_varchar = true, "
+            "union_by_name = true)",
+            [str(rounds[round_no].folder / "changes.csv")],
+        )
+        db.execute(
             f"""
             CREATE TABLE changes AS
-            SELECT DISTINCT person_id, change_kind
-            FROM read_csv(?, all_varchar = true, union_by_name = true)
+            SELECT DISTINCT person_id, change_kind FROM changes_raw
             UNION
-            SELECT DISTINCT person_id, 'id_corrected'
-            FROM read_csv(?, all_varchar = true, union_by_name = true)
+            SELECT DISTINCT person_id, 'id_corrected' FROM changes_raw
             WHERE change_kind = 'corrected' AND regexp_matches(detail, '{ID_FIXED}')
             UNION
-            SELECT DISTINCT person_id, 'name_corrected'
-            FROM read_csv(?, all_varchar = true, union_by_name = true)
+            SELECT DISTINCT person_id, 'name_corrected' FROM changes_raw
             WHERE change_kind = 'corrected' AND regexp_matches(detail, '{NAME_FIXED}')
-            """,
-            [str(rounds[round_no].folder / "changes.csv")] * 3,
+            """
         )
         for name, version in (("before", v_before), ("after", v_after)):
             db.execute(

@@ -19,7 +19,7 @@ import duckdb
 from siheyuan.quality.privacy import mask_text
 from siheyuan.runlock import RunLock
 from siheyuan.settings import WarehouseLayout
-from siheyuan.warehouse import connect, ensure_meta, table_exists
+from siheyuan.warehouse import connect, ensure_meta, recorded_since_last_publish
 
 
 def request_rebuild(layout: WarehouseLayout, requested_by: str, reason: str) -> None:
@@ -47,10 +47,4 @@ def request_rebuild(layout: WarehouseLayout, requested_by: str, reason: str) -> 
 
 def pending_rebuilds(conn: duckdb.DuckDBPyConnection) -> int:
     """Rebuild requests recorded after the last publish."""
-    if not table_exists(conn, "meta", "rebuild_request"):
-        return 0
-    row = conn.execute(
-        "SELECT count(*) FROM meta.rebuild_request WHERE requested_at > "
-        "coalesce((SELECT max(published_at) FROM meta.publish), TIMESTAMP '1900-01-01')"
-    ).fetchall()
-    return int(row[0][0])
+    return recorded_since_last_publish(conn, "rebuild_request", "requested_at")

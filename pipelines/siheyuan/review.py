@@ -21,7 +21,14 @@ from siheyuan.quality.privacy import mask_text
 from siheyuan.report import snapshot_connection
 from siheyuan.runlock import RunLock
 from siheyuan.settings import WarehouseLayout
-from siheyuan.warehouse import connect, ensure_meta, key_hash, table_exists, warehouse_id_key
+from siheyuan.warehouse import (
+    connect,
+    ensure_meta,
+    key_hash,
+    recorded_since_last_publish,
+    table_exists,
+    warehouse_id_key,
+)
 
 DECISIONS = ("must_link", "cannot_link")
 
@@ -252,10 +259,4 @@ def decisions_for(
 
 def pending_decisions(conn: duckdb.DuckDBPyConnection) -> int:
     """Decisions recorded after the last publish: a run applies them even with no new batch."""
-    if not table_exists(conn, "meta", "link_decision"):
-        return 0
-    row = conn.execute(
-        "select count(*) from meta.link_decision where decided_at > "
-        "coalesce((select max(published_at) from meta.publish), timestamp '1900-01-01')"
-    ).fetchall()
-    return int(row[0][0])
+    return recorded_since_last_publish(conn, "link_decision", "decided_at")

@@ -214,6 +214,21 @@ def ensure_meta(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def recorded_since_last_publish(conn: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    """Rows of ``meta.<table>`` whose ``column`` (naive UTC) is after the last publish.
+
+    Steward decisions and rebuild requests are pending until a publish: a run applies them even
+    when no batch is new.
+    """
+    if not table_exists(conn, "meta", table):
+        return 0
+    row = conn.execute(
+        f'SELECT count(*) FROM meta."{table}" WHERE "{column}" > '
+        "coalesce((SELECT max(published_at) FROM meta.publish), TIMESTAMP '1900-01-01')"
+    ).fetchall()
+    return int(row[0][0])
+
+
 def warehouse_id_key(conn: duckdb.DuckDBPyConnection) -> str:
     """The per-warehouse secret behind stable ids and key hashes (created by ensure_meta)."""
     row = conn.execute("SELECT value FROM meta.settings WHERE name = 'id_key'").fetchone()

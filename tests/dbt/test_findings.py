@@ -22,6 +22,7 @@ from test_models import (
     KEYS,
     OPS,
     _contract_columns,
+    _q,
     build_fixture,
     make_id,
     run_dbt,
@@ -224,14 +225,6 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "empty",
     )
     return db
-
-
-def _q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _resident(db: Path, source_dataset: str, source_key: str) -> str:

@@ -24,7 +24,7 @@ import pytest
 from siheyuan.explain import format_text, lineage
 from siheyuan.quality.privacy import mask_phone
 from siheyuan.standardise.id_number import mask_id_number
-from test_models import ID, build_fixture, make_id, run_dbt
+from test_models import ID, _q, build_fixture, make_id, run_dbt
 
 ZHANGWEI_DEATH = "2026-10-20"
 SUNWEI = make_id("330106", "19930303", "035")
@@ -127,14 +127,6 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "test",
     )
     return db
-
-
-def _q(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _rid(db: Path, id_number: str) -> str:
