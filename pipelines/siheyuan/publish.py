@@ -28,7 +28,7 @@ import duckdb
 from siheyuan.faults import crash_point
 from siheyuan.landing import file_sha256
 from siheyuan.settings import WarehouseLayout
-from siheyuan.warehouse import connect, table_exists
+from siheyuan.warehouse import connect, table_exists, warehouse_id_key
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +211,13 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
             table_rows[table] = int(count[0]) if count else 0
             files[table] = file_sha256(target)
             crash_point("publish.mid_parquet")
+        # the per-consumer views (access_policy.yml), from the files just written
+        from siheyuan.consumer_views import write_views
+
+        as_of = version_as_of(conn)
+        if as_of is None:  # prepare_version raised already; a guard for the type checker
+            raise RuntimeError("no applied batch: a version has no business date")
+        views = write_views(partial, warehouse_id_key(conn), as_of)
         batch_ids = [
             r[0]
             for r in conn.execute(
@@ -227,14 +234,18 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
                 t: {"file": f"{t}.parquet", "rows": table_rows[t], "sha256": files[t]}
                 for t in PUBLISHED_TABLES
             },
+            "views": views,
             "batches_in_this_version": batch_ids,
             "batches_new_in_this_run": _run_batch_ids(conn, run_id),
         }
         manifest_path = partial / MANIFEST
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
-        for path in partial.iterdir():
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
+        for path in sorted(partial.rglob("*")):  # the tables, the manifest, the views
+            if path.is_dir():
+                _fsync_dir(path)
+            else:
+                with path.open("rb") as fh:
+                    os.fsync(fh.fileno())
         _fsync_dir(partial)
         crash_point("publish.before_rename")
         os.rename(partial, final)
