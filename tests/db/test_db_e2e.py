@@ -74,7 +74,7 @@ def _raw_hr(layout: WarehouseLayout) -> list[tuple]:
         return sorted(conn.execute(sql).fetchall())
 
 
-def test_hr_from_postgresql_publishes_what_the_file_publishes(
+def test_hr_from_a_department_database_publishes_what_the_file_publishes(
     pg: PgServer, sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A: the generator's files, HR among them, dated today (the pull's extract date)

@@ -84,7 +84,7 @@ class Backend:
         engine.dispose()
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture(params=["postgresql", "sqlite"], ids=["pg", "sqlite"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     pg = request.getfixturevalue("pg") if request.param == "postgresql" else None
     return Backend(request.param, tmp_path, pg)
