@@ -247,3 +247,102 @@ def test_a_rejection_stays_on_every_page_after_the_file_is_accepted_and_applied(
     section = page.split("<h2>Rejected batches (all runs)</h2>", 1)[1].split("<h2>", 1)[0]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section  # the file, escaped
     assert "r2" in section and "No batch has ever been rejected" not in section
+
+
+def _linked_marts(layout: WarehouseLayout) -> None:
+    """Small marts as a run leaves them: records by link rule, a review pair, a decision,
+    the change feed of two versions, findings, and the audit row of v000002."""
+    from siheyuan.audit import record_publish
+
+    with duckdb.connect(str(layout.database)) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS marts; CREATE SCHEMA IF NOT EXISTS history")
+        conn.execute(
+            "CREATE TABLE marts.resident_source_xref AS SELECT * FROM (VALUES "
+            "('police_hukou', 'P1', 'R1', 'id_number'), ('hr_insured', 'H1', 'R1', 'id_number'), "
+            "('civil_relief', 'C1', 'R1', 'probabilistic'), ('hr_insured', 'H2', 'R2', "
+            "'steward'), ('police_hukou', 'P2', 'R2', 'id_number'), "
+            "('police_hukou', 'P3', 'R3', 'singleton')) "
+            "t(source_dataset, source_key, resident_id, link_rule)"
+        )
+        conn.execute(
+            "CREATE TABLE marts.resident AS SELECT * FROM (VALUES ('R1', 3), ('R2', 2), "
+            "('R3', 1)) t(resident_id, source_record_count)"
+        )
+        conn.execute(
+            "CREATE TABLE marts.review_queue AS SELECT * FROM (VALUES ('p1', 'uncertain'), "
+            "('p2', 'uncertain'), ('p3', 'id_conflict')) t(pair_id, reason)"
+        )
+        conn.execute(
+            "INSERT INTO meta.link_decision VALUES ('p9', 'hr_insured', 'h', 'police_hukou', 'k', "
+            "'cannot_link', '王芳', ?, 'x'), ('p9', 'hr_insured', 'h', 'police_hukou', 'k', "
+            "'must_link', '王芳', ?, 'y')",
+            [T0, T0 + timedelta(minutes=5)],
+        )
+        conn.execute(
+            "CREATE TABLE history.resident_change AS SELECT * FROM (VALUES (1, 'R1', 'new'), "
+            "(1, 'R2', 'new'), (2, 'R3', 'new'), (2, 'R1', 'changed'), (2, 'R2', 'changed')) "
+            "t(version_number, resident_id, change_kind)"
+        )
+        conn.execute(
+            "CREATE TABLE marts.finding AS SELECT * FROM (VALUES ('f1', 'deceased_receiving', "
+            "'high'), ('f2', 'deceased_receiving', 'high'), ('f3', 'minor_alone', 'medium')) "
+            "t(finding_id, rule_id, severity)"
+        )
+        record_publish(
+            conn, "v000002", 2, "r3", T0 + timedelta(minutes=30), ["x", "y"], {"resident": 11}
+        )
+
+
+def test_json_adds_links_changes_findings_and_audited_publishes(layout) -> None:
+    _linked_marts(layout)
+    doc = ledger_json(layout)
+    assert list(doc)[:2] == ["batches", "held"]  # the keys auditors' tools read come first
+    assert len(doc["batches"]) == 3
+    links = doc["links"]
+    assert links["records_by_rule"] == {
+        "id_number": 3,
+        "probabilistic": 1,
+        "singleton": 1,
+        "steward": 1,
+    }
+    assert (links["residents"], links["single_record_residents"]) == (3, 1)
+    assert links["pending_review"] == {"id_conflict": 1, "uncertain": 2}
+    assert links["steward_decisions"] == {"must_link": 1}  # the latest decision of a pair
+    assert doc["changes"] == {"version_number": 2, "by_kind": {"changed": 2, "new": 1}, "total": 3}
+    assert doc["findings"] == [
+        {"rule_id": "deceased_receiving", "severity": "high", "findings": 2},
+        {"rule_id": "minor_alone", "severity": "medium", "findings": 1},
+    ]
+    assert [(p["version"], p["audit"] is not None) for p in doc["publishes"]] == [
+        ("v000001", False),
+        ("v000002", True),
+    ]
+    audit = doc["publishes"][1]["audit"]
+    assert audit["row_accounting"]["totals"]["rows_received"] == 4  # r3 applied B: 4 rows
+    assert [p["version"] for p in ledger_json(layout, "r1")["publishes"]] == ["v000001"]
+
+
+def test_the_page_shows_links_changes_findings_and_the_audit_trail(layout) -> None:
+    _linked_marts(layout)
+    page = write_report(layout, run_id="r3").read_text(encoding="utf-8")
+    for heading in (
+        "Publish audit trail",
+        "Links in the current version",
+        "Change feed of the latest version",
+        "Findings in the current version",
+    ):
+        assert f"<h2>{heading}</h2>" in page
+    audit = page.split("<h2>Publish audit trail</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "v000002" in audit and "4 / 4 / 0 / 0 / 0" in audit
+    links = page.split("<h2>Links in the current version</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "6 source records in 3 residents" in links and "3 pair(s) waiting" in links
+    assert "deceased_receiving" in page and "minor_alone" in page
+
+
+def test_an_empty_warehouse_reports_no_links_changes_or_findings(layout) -> None:
+    doc = ledger_json(layout)
+    assert doc["changes"] == {} and doc["findings"] == []
+    assert doc["links"]["records"] == 0
+    assert all(p["audit"] is None for p in doc["publishes"])
+    page = write_report(layout).read_text(encoding="utf-8")
+    assert "No publish has been audited yet." in page and "No findings." in page

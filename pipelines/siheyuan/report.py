@@ -348,6 +348,54 @@ def read_runs(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     )
 
 
+def link_summary(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Records per link rule, single-record residents, pending review pairs, steward decisions
+    (siheyuan.audit.link_statistics, the same figures each publish records)."""
+    from siheyuan.audit import link_statistics  # audit reads this module's ledger
+
+    return link_statistics(conn)
+
+
+def change_summary(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The change feed of the latest version: rows per change kind (history.resident_change)."""
+    if not table_exists(conn, "history", "resident_change"):
+        return {}
+    rows = conn.execute(
+        "SELECT version_number, change_kind, count(*) FROM history.resident_change "
+        "WHERE version_number = (SELECT max(version_number) FROM history.resident_change) "
+        "GROUP BY 1, 2 ORDER BY 2"
+    ).fetchall()
+    if not rows:
+        return {}
+    return {
+        "version_number": int(rows[0][0]),
+        "by_kind": {kind: int(n) for _, kind, n in rows},
+        "total": int(sum(n for *_, n in rows)),
+    }
+
+
+def finding_summary(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Findings of the current marts per rule and severity (marts.finding), most first."""
+    if not table_exists(conn, "marts", "finding"):
+        return []
+    return [
+        {"rule_id": rule, "severity": severity, "findings": int(n)}
+        for rule, severity, n in conn.execute(
+            "SELECT rule_id, severity, count(*) FROM marts.finding GROUP BY 1, 2 "
+            "ORDER BY 3 DESC, 1, 2"
+        ).fetchall()
+    ]
+
+
+def publishes_with_audit(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every recorded version with its audit record (null for versions published before the
+    audit trail existed)."""
+    from siheyuan.audit import read_audit
+
+    audits = {a["version"]: a for a in read_audit(conn)}
+    return [{**p, "audit": audits.get(p["version"])} for p in read_publishes(conn)]
+
+
 # ---------------------------------------------------------------------------------------------
 # The report of one run.
 
@@ -374,6 +422,10 @@ class AuditReport:
     checks: list[dict] = field(default_factory=list)  # this run's results
     overrides: list[dict] = field(default_factory=list)  # all
     publishes: list[dict] = field(default_factory=list)  # all versions recorded
+    audits: list[dict] = field(default_factory=list)  # meta.publish_audit records, oldest first
+    links: dict = field(default_factory=dict)  # link statistics of the live (current) marts
+    changes: dict = field(default_factory=dict)  # change feed of the latest version, by kind
+    findings: list[dict] = field(default_factory=list)  # open findings, by rule and severity
     run_publish: dict | None = None  # the version this run published, if any
     gx_docs: Path | None = None
     run_log: Path | None = None
@@ -421,6 +473,12 @@ def load_report(layout: WarehouseLayout, run_id: str | None = None) -> AuditRepo
         report.quarantine_by_reason_all = _by_reason(all_quarantine)
         report.overrides = read_overrides(conn)
         report.publishes = read_publishes(conn)
+        from siheyuan.audit import read_audit
+
+        report.audits = read_audit(conn)
+        report.links = link_summary(conn)
+        report.changes = change_summary(conn)
+        report.findings = finding_summary(conn)
         for table in ("check_result", "override"):
             if not table_exists(conn, "meta", table):
                 report.notes.append(
@@ -503,16 +561,28 @@ def held_entries(conn: duckdb.DuckDBPyConnection, ledger: list[dict]) -> list[di
     return entries
 
 
-def ledger_json(layout: WarehouseLayout, run_id: str | None = None) -> dict[str, list[dict]]:
-    """``{"batches": [...], "held": [...]}`` for ``siheyuan report --json``.
+def ledger_json(layout: WarehouseLayout, run_id: str | None = None) -> dict[str, Any]:
+    """The document ``siheyuan report --json`` prints.
 
     ``batches``: every batch file with an outcome (``status`` applied / rejected / duplicate);
     ``held``: files a rejected run did not apply (they have no outcome of their own in that run).
-    With ``run_id``: the files that run recorded an outcome for, or held back.
+    With ``run_id``: the files that run recorded an outcome for, or held back. Added later (the
+    first two keys are unchanged for the tools that read them): ``publishes`` (every version
+    with its audit record; with ``run_id``, the one that run published), ``links``, ``changes``
+    (the latest version's change feed by kind) and ``findings`` (per rule and severity).
     """
+    links: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
+    findings: list[dict[str, Any]] = []
+    publishes: list[dict[str, Any]] = []
     with snapshot_connection(layout) as conn:
         batches = batch_ledger(conn, current_xref(layout)) if conn is not None else []
         held = held_entries(conn, batches) if conn is not None else []
+        if conn is not None:
+            publishes = publishes_with_audit(conn)
+            links = link_summary(conn)
+            changes = change_summary(conn)
+            findings = finding_summary(conn)
     if run_id is not None:
         batches = [
             b
@@ -520,7 +590,15 @@ def ledger_json(layout: WarehouseLayout, run_id: str | None = None) -> dict[str,
             if b["run_id"] == run_id or any(h["run_id"] == run_id for h in b["history"])
         ]
         held = [h for h in held if h["run_id"] == run_id]
-    return {"batches": batches, "held": held}
+        publishes = [p for p in publishes if p["run_id"] == run_id]
+    return {
+        "batches": batches,
+        "held": held,
+        "publishes": publishes,
+        "links": links,
+        "changes": changes,
+        "findings": findings,
+    }
 
 
 def quarantine_json(

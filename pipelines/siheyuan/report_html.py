@@ -330,6 +330,141 @@ def _publish_section(r: AuditReport) -> str:
     return "".join(parts)
 
 
+_RULE_MEANS = {
+    "id_number": "auto-linked by the same valid ID number",
+    "probabilistic": "auto-linked by the Splink model",
+    "steward": "linked by a steward's must-link decision",
+    "singleton": "no other record (a resident of one record)",
+    "held_id_conflict": "held apart: contradicts the ID number it carries",
+}
+
+
+def _links_section(r: AuditReport) -> str:
+    parts = ["<h2>Links in the current version</h2>"]
+    links = r.links
+    if not links or not links.get("records"):
+        parts.append('<p class="muted">No linked records in this warehouse yet.</p>')
+        return "".join(parts)
+    parts.append(
+        f"<p>{e(links['records'])} source records in {e(links['residents'])} residents "
+        f"({e(links['single_record_residents'])} of a single record); "
+        f"{e(links['pending_review_total'])} pair(s) waiting for a steward.</p>"
+    )
+    parts.append(
+        _table(
+            ("link rule", "records", "means"),
+            (
+                [e(rule), e(n), e(_RULE_MEANS.get(rule, ""))]
+                for rule, n in links["records_by_rule"].items()
+            ),
+            {1},
+        )
+    )
+    pending = links.get("pending_review") or {}
+    decisions = links.get("steward_decisions") or {}
+    if pending or decisions:
+        parts.append(
+            _table(
+                ("review", "kind", "pairs"),
+                [[e("pending"), e(k), e(n)] for k, n in pending.items()]
+                + [[e("decided"), e(k), e(n)] for k, n in decisions.items()],
+                {2},
+            )
+        )
+    return "".join(parts)
+
+
+def _changes_section(r: AuditReport) -> str:
+    parts = ["<h2>Change feed of the latest version</h2>"]
+    if not r.changes:
+        parts.append('<p class="muted">No change feed recorded yet.</p>')
+        return "".join(parts)
+    parts.append(
+        f"<p>Version number {e(r.changes['version_number'])}: "
+        f"{e(r.changes['total'])} change(s).</p>"
+    )
+    parts.append(
+        _table(
+            ("change kind", "residents"),
+            ([e(k), e(n)] for k, n in r.changes["by_kind"].items()),
+            {1},
+        )
+    )
+    return "".join(parts)
+
+
+def _findings_section(r: AuditReport) -> str:
+    parts = ["<h2>Findings in the current version</h2>"]
+    if not r.findings:
+        parts.append('<p class="muted">No findings.</p>')
+        return "".join(parts)
+    parts.append(
+        _table(
+            ("rule", "severity", "findings"),
+            ([e(f["rule_id"]), e(f["severity"]), e(f["findings"])] for f in r.findings),
+            {2},
+        )
+    )
+    return "".join(parts)
+
+
+def _audit_section(r: AuditReport) -> str:
+    parts = ["<h2>Publish audit trail</h2>"]
+    if not r.audits:
+        parts.append('<p class="muted">No publish has been audited yet.</p>')
+        return "".join(parts)
+    rows = []
+    for a in reversed(r.audits):
+        totals = a["row_accounting"]["totals"]
+        checks = a["checks"]
+        code = a["code"]
+        rows.append(
+            [
+                e(a["version"]),
+                e(a["published_at"]),
+                e(a["run_id"]),
+                e(len(a["batches"])),
+                e(
+                    f"{checks['passed']} passed, {checks['failed']} failed, "
+                    f"{checks['overridden']} overridden"
+                ),
+                e(
+                    f"{totals['rows_received']} / {totals['rows_accepted']} / "
+                    f"{totals['rows_quarantined']} / {totals['rows_rejected']} / "
+                    f"{totals['rows_published']}"
+                ),
+                f"<code>{e((code.get('git_commit') or code.get('package_version') or '')[:12])}"
+                f"</code>",
+                f"<code>{e(code['config_sha256'][:12])}</code>",
+                f"<code>{e(a['model']['sha256'][:12])}</code>",
+            ]
+        )
+    parts.append(
+        '<p class="muted">Rows: received / accepted / quarantined / rejected / published, over '
+        "the files the publishing run recorded. Full records: <code>siheyuan report --json"
+        "</code> (<code>publishes[].audit</code>) and <code>audit.json</code> in each version "
+        "folder.</p>"
+    )
+    parts.append(
+        _table(
+            (
+                "version",
+                "published (UTC)",
+                "run",
+                "batches",
+                "checks",
+                "rows",
+                "code",
+                "config",
+                "model",
+            ),
+            rows,
+            {3},
+        )
+    )
+    return "".join(parts)
+
+
 def _overrides_section(r: AuditReport) -> str:
     parts = ["<h2>Overrides (every one ever recorded)</h2>"]
     if not r.overrides:
@@ -411,6 +546,10 @@ def render(r: AuditReport, out_dir: Path) -> str:
         else '<p class="muted">No batch has ever been rejected.</p>',
         _overrides_section(r),
         _publish_section(r),
+        _audit_section(r),
+        _links_section(r),
+        _changes_section(r),
+        _findings_section(r),
         "<h2>Every batch file ever received</h2>",
         '<p class="muted">One row per distinct file name and content; a later outcome of the same '
         "content (e.g. applied after an override) replaces the earlier one, which stays in "
