@@ -352,6 +352,8 @@ def publish_to_postgres(url: str, warehouse: Path, version: str | None = None) -
             raw = conn.connection.driver_connection
             with conn.begin():
                 cur = raw.cursor()
+                # one publish at a time per database (session lock: released when we close)
+                cur.execute("SELECT pg_advisory_lock(hashtext('siheyuan_publish'))")
                 before = _current_version(cur)
                 present = _schema_exists(cur, schema)
             if before == name and present:
