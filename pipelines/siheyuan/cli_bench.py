@@ -1,0 +1,96 @@
+"""``siheyuan bench``: the per-stage benchmark of the full job and a round of changes.
+
+Its own module so the benchmark's options and table stay out of the everyday commands; cli.py
+registers it with ``main.add_command(bench)``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from siheyuan.settings import project_root
+
+console = Console(width=120)
+
+
+def _table(result: dict[str, Any]) -> Table:
+    from siheyuan.bench import STAGES
+
+    table = Table(
+        title=f"siheyuan bench: {result['persons']:,} persons, seed {result['seed']}",
+        title_justify="left",
+    )
+    table.add_column("run")
+    table.add_column("stage")
+    table.add_column("wall s", justify="right")
+    table.add_column("rows/s", justify="right")
+    table.add_column("peak RSS MB", justify="right")
+    for run in result["runs"]:
+        for stage in STAGES:
+            s = run["stages"][stage]
+            table.add_row(
+                run["label"],
+                stage,
+                f"{s['wall_seconds']:.2f}",
+                f"{s['rows_per_second']:,.0f}",
+                f"{s['peak_rss_mb']:,.0f}",
+            )
+        table.add_row(
+            run["label"],
+            f"total ({run['source_rows']:,} rows)",
+            f"{run['wall_seconds']:.2f}",
+            f"{run['source_rows'] / run['wall_seconds']:,.0f}" if run["wall_seconds"] else "-",
+            f"{run['peak_rss_mb']:,.0f}",
+            end_section=True,
+        )
+    bare = result["bare_splink"]
+    table.add_row(
+        "bare Splink",
+        f"predict + cluster ({bare['rows']:,} records)",
+        f"{bare['wall_seconds']:.2f}",
+        f"{bare['rows'] / bare['wall_seconds']:,.0f}" if bare["wall_seconds"] else "-",
+        f"{bare['peak_rss_mb']:,.0f}",
+    )
+    return table
+
+
+@click.command()
+@click.option("--persons", type=click.IntRange(min=1), required=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Scratch folder for generated data and the warehouse (emptied first; default: a "
+    "new temporary folder).",
+)
+@click.option(
+    "--results",
+    "results_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the JSON goes (default: bench/results/ in the repository).",
+)
+def bench(persons: int, seed: int, folder: Path | None, results_dir: Path | None) -> None:
+    """Time the full job per stage on generated data, then the generator's next monthly round."""
+    from siheyuan.bench import run_bench
+
+    folder = folder or Path(tempfile.mkdtemp(prefix=f"siheyuan-bench-{persons}-"))
+    results_dir = results_dir or project_root() / "bench" / "results"
+    result = run_bench(persons, seed, folder.resolve(), results_dir)
+    console.print(_table(result))
+    console.print(
+        f"round 2 changed rows: {result['round_2_changed_rows']:,} of "
+        f"{result['round_1_source_rows']:,} round-1 rows "
+        f"({result['round_2_changed_share']:.2%}); round 2 took "
+        f"{result['round_2_to_round_1_time']:.1%} of round 1's time; "
+        f"resolve / bare Splink = {result['resolve_to_bare_ratio']}"
+    )
+    console.print(f"JSON: {result['path']}")

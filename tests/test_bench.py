@@ -1,0 +1,104 @@
+"""siheyuan bench: stage mapping and window arithmetic (fast), and one real tiny bench (opt-in).
+
+The real bench runs the whole job twice (about two minutes even at 300 persons), so it only runs
+with ``RUN_BENCH=1``: benchmarks are not part of the default test run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from siheyuan.bench import STAGES, RssSampler, dbt_stage, dbt_windows, step_stage, union_seconds
+from siheyuan.cli_bench import bench
+
+
+@pytest.mark.parametrize(
+    ("unique_id", "stage"),
+    [
+        ("model.siheyuan.stg_police__hukou", "standardise"),
+        ("model.siheyuan.int_std__names", "standardise"),
+        ("model.siheyuan.int_addresses", "standardise"),
+        ("model.siheyuan.int_person_match_pairs", "resolve"),
+        ("model.siheyuan.int_person_clusters", "resolve"),
+        ("model.siheyuan.int_resident_ids", "resolve"),
+        ("model.siheyuan.int_resident_anchors", "resolve"),
+        ("model.siheyuan.int_resident_links", "resolve"),
+        ("model.siheyuan.int_resident_records", "golden"),
+        ("model.siheyuan.resident", "golden"),
+        ("test.siheyuan.unique_resident_resident_id.abc123", "checks"),
+    ],
+)
+def test_dbt_nodes_map_to_stages(unique_id: str, stage: str) -> None:
+    assert dbt_stage(unique_id) == stage
+
+
+def test_steps_map_to_stages() -> None:
+    assert step_stage("raw__police_hukou") == "ingest"
+    assert step_stage("published_version") == "publish"
+    assert step_stage("siheyuan_dbt_assets") is None
+
+
+def test_overlapping_windows_count_once() -> None:
+    assert union_seconds([(0.0, 2.0), (1.0, 3.0), (5.0, 6.0), (5.5, 5.7)]) == pytest.approx(4.0)
+    assert union_seconds([]) == 0.0
+
+
+def test_dbt_windows_use_the_execute_phase() -> None:
+    results = {
+        "results": [
+            {
+                "unique_id": "model.siheyuan.resident",
+                "timing": [
+                    {
+                        "name": "compile",
+                        "started_at": "2026-01-01T00:00:00Z",
+                        "completed_at": "2026-01-01T00:00:01Z",
+                    },
+                    {
+                        "name": "execute",
+                        "started_at": "2026-01-01T00:00:01Z",
+                        "completed_at": "2026-01-01T00:00:04.5Z",
+                    },
+                ],
+            },
+            {"unique_id": "test.siheyuan.x", "timing": []},  # skipped: no execute phase
+        ]
+    }
+    windows = dbt_windows(results)
+    assert list(windows) == ["golden"]
+    assert union_seconds(windows["golden"]) == pytest.approx(3.5)
+
+
+def test_rss_sampler_sees_this_process() -> None:
+    with RssSampler(interval=0.01) as sampler:
+        blob = bytearray(50 * 2**20)  # 50 MB, touched so it is resident
+        blob[::4096] = b"x" * len(blob[::4096])
+    assert sampler.peak([(sampler.samples[0][0], sampler.samples[-1][0])]) > 50 * 2**20
+
+
+@pytest.mark.skipif(os.environ.get("RUN_BENCH") != "1", reason="benchmark: set RUN_BENCH=1 to run")
+def test_tiny_bench_reports_every_stage(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        bench,
+        ["--persons", "300", "--dir", str(tmp_path / "b"), "--results", str(tmp_path / "r")],
+    )
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "r").glob("300-42-*.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert [r["status"] for r in data["runs"]] == ["published", "published"]
+    for run in data["runs"]:
+        assert run["source_rows"] > 0
+        for stage in STAGES:
+            figures = run["stages"][stage]
+            assert figures["wall_seconds"] > 0, (run["label"], stage)
+            assert figures["rows_per_second"] > 0, (run["label"], stage)
+            assert figures["peak_rss_mb"] > 0, (run["label"], stage)
+    assert data["bare_splink"]["wall_seconds"] > 0
+    assert data["bare_splink"]["pairs"] > 0
+    assert data["resolve_to_bare_ratio"] > 0
+    assert 0 < data["round_2_changed_share"] < 1
+    assert "resolve" in result.output
