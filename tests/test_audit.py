@@ -118,3 +118,55 @@ def test_code_version_falls_back_to_the_package_without_git(monkeypatch) -> None
     monkeypatch.setattr(audit.subprocess, "run", no_git)
     code = audit.code_version()
     assert code["git_commit"] is None and code["package_version"]
+
+
+# ---------------------------------------------------------------------------------------------
+# explain --version: an auditor asks why a resident looked as it did in a published version.
+
+
+@pytest.fixture()
+def warehouse_copy(built: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "wh"
+    shutil.copytree(built.parent, copy)
+    return copy
+
+
+def test_explain_reads_a_published_version_not_the_live_marts(warehouse_copy: Path) -> None:
+    from siheyuan.explain import explain, format_text
+    from siheyuan.settings import WarehouseLayout
+
+    layout = WarehouseLayout(warehouse_copy)
+    with duckdb.connect(str(layout.database)) as conn:
+        (rid,) = conn.execute(
+            "SELECT resident_id FROM marts.resident_source_xref "
+            "WHERE link_rule = 'probabilistic' ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    live = explain(layout, rid)
+    as_published = explain(layout, rid, "v000001")
+    assert as_published["version"] == "v000001" and live["version"] is None
+    assert as_published["resident"] == live["resident"]
+    assert as_published["lineage"] == live["lineage"]
+    assert [(r["dataset"], r["source_key"], r["link_rule"]) for r in as_published["records"]] == [
+        (r["dataset"], r["source_key"], r["link_rule"]) for r in live["records"]
+    ]
+    # the link evidence is the warehouse's: the same waterfalls as the live explain
+    assert [r.get("waterfall") for r in as_published["records"]] == [
+        r.get("waterfall") for r in live["records"]
+    ]
+    # the live marts move on (here: the resident is gone); the version still explains it
+    with duckdb.connect(str(layout.database)) as conn:
+        conn.execute("DELETE FROM marts.resident WHERE resident_id = ?", [rid])
+        conn.execute(
+            "UPDATE marts.resident_source_xref SET link_rule = 'x' WHERE resident_id = ?", [rid]
+        )
+    with pytest.raises(LookupError, match="no such resident in the current version"):
+        explain(layout, rid)
+    again = explain(layout, rid, "v000001")
+    assert again["resident"] == live["resident"]
+    assert {r["link_rule"] for r in again["records"]} == {r["link_rule"] for r in live["records"]}
+    text = format_text(again)
+    assert "as published in v000001" in text and not ID18.search(text)
+    with pytest.raises(LookupError, match=r"no published version 'v000009'.*kept: v000001"):
+        explain(layout, rid, "v000009")
+    with pytest.raises(LookupError, match="no such resident in version v000001"):
+        explain(layout, "Rnope", "v000001")

@@ -9,6 +9,12 @@ section says, for every published attribute, which record gave the value and by 
 survivorship rule (marts.resident_attribute_lineage) and, where the records disagree, every
 value they offered (marts.resident_attribute_conflict). ID numbers and phones are masked, as
 everywhere the hub shows a person.
+
+With a version (``--version v000003``) the resident, its records' link rules, the lineage and
+the conflicts are read from that version's Parquet files (``published/<version>/``), so a
+department can ask why a resident looked the way it did in the version it consumed. The link
+evidence (record details, pair waterfalls, steward decisions, open reviews) exists only in the
+warehouse and is shown as it is *now*; the result says so (``evidence``: ``current``).
 """
 
 from __future__ import annotations
@@ -98,31 +104,33 @@ def _shown(attribute: str, value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def lineage(conn: duckdb.DuckDBPyConnection, resident_id: str) -> list[dict[str, Any]]:
+def lineage(
+    conn: duckdb.DuckDBPyConnection, resident_id: str, marts: str = "marts"
+) -> list[dict[str, Any]]:
     """Per published attribute: the value (masked where sensitive), the record that gave it,
     the business date the rule read, the rule, and the values the records disagree on.
 
     Empty when the warehouse predates survivorship lineage (no lineage mart yet).
     """
-    if not table_exists(conn, "marts", "resident_attribute_lineage"):
+    if not table_exists(conn, marts, "resident_attribute_lineage"):
         return []
     resident = fetch_dicts(
-        conn, "select * from marts.resident where resident_id = ?", [resident_id]
+        conn, f"select * from {marts}.resident where resident_id = ?", [resident_id]
     )
     published = resident[0] if resident else {}
     rows = fetch_dicts(
         conn,
         "select attribute, value, value_origin, source_dataset, source_key, batch_id, "
         "business_date, rule, candidate_count, distinct_value_count "
-        "from marts.resident_attribute_lineage where resident_id = ? order by attribute",
+        f"from {marts}.resident_attribute_lineage where resident_id = ? order by attribute",
         [resident_id],
     )
     conflicts: dict[str, list[dict[str, Any]]] = {}
-    if table_exists(conn, "marts", "resident_attribute_conflict"):
+    if table_exists(conn, marts, "resident_attribute_conflict"):
         for c in fetch_dicts(
             conn,
             "select attribute, value, value_no, source_dataset, source_key, business_date, "
-            "record_status, rule_rank, is_survivor from marts.resident_attribute_conflict "
+            f"record_status, rule_rank, is_survivor from {marts}.resident_attribute_conflict "
             "where resident_id = ? order by attribute, rule_rank",
             [resident_id],
         ):
@@ -160,37 +168,107 @@ def lineage(conn: duckdb.DuckDBPyConnection, resident_id: str) -> list[dict[str,
     return out
 
 
-def explain(layout: WarehouseLayout, resident_id: str) -> dict[str, Any]:
-    """The resident, its records with their link rule and waterfall, decisions, open reviews."""
+# published tables explain reads from a version's folder (the rest is link evidence)
+VERSION_TABLES = (
+    "resident",
+    "resident_source_xref",
+    "resident_attribute_lineage",
+    "resident_attribute_conflict",
+)
+VERSION_SCHEMA = "published_version"
+
+
+def attach_version(conn: duckdb.DuckDBPyConnection, layout: WarehouseLayout, version: str) -> str:
+    """Views over ``published/<version>/*.parquet`` in the (private, writable) snapshot; the
+    schema name. A version pruned or never published is a ``LookupError`` naming those kept."""
+    folder = layout.published / version
+    if not version.startswith("v") or not (folder / "resident.parquet").is_file():
+        kept = sorted(
+            p.name
+            for p in (layout.published.iterdir() if layout.published.exists() else [])
+            if p.is_dir() and p.name.startswith("v")
+        )
+        raise LookupError(
+            f"no published version {version!r} in {layout.root} (kept: {', '.join(kept) or 'none'})"
+        )
+    conn.execute(f"create schema if not exists {VERSION_SCHEMA}")
+    for table in VERSION_TABLES:
+        path = folder / f"{table}.parquet"
+        if path.is_file():
+            conn.execute(
+                f'create or replace view {VERSION_SCHEMA}."{table}" as '
+                f"select * from read_parquet('{path.as_posix()}')"
+            )
+    return VERSION_SCHEMA
+
+
+def explain(
+    layout: WarehouseLayout, resident_id: str, version: str | None = None
+) -> dict[str, Any]:
+    """The resident, its records with their link rule and waterfall, decisions, open reviews;
+    with ``version``, as that published version had it."""
     with snapshot_connection(layout) as conn:
         if conn is None or not table_exists(conn, "intermediate", "int_person_clusters"):
             raise FileNotFoundError(f"no linked residents in {layout.root}: run siheyuan run first")
-        return _explain(conn, resident_id)
+        if version is None:
+            return _explain(conn, resident_id)
+        return _explain(conn, resident_id, attach_version(conn, layout, version), version)
 
 
-def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any]:
+def _explain(
+    conn: duckdb.DuckDBPyConnection,
+    resident_id: str,
+    marts: str = "marts",
+    version: str | None = None,
+) -> dict[str, Any]:
     resident = fetch_dicts(
         conn,
         "select resident_id, name, sex_code, birth_date, status, household_id, building_id, "
-        "source_record_count, source_datasets from marts.resident where resident_id = ?",
+        f"source_record_count, source_datasets from {marts}.resident where resident_id = ?",
         [resident_id],
     )
     if not resident:
-        raise LookupError(f"{resident_id}: no such resident in the current version")
-    records = fetch_dicts(
-        conn,
-        "select r.*, f.link_id from intermediate.int_resident_records as r "
-        "join intermediate.int_person_link_features as f "
-        "on f.source_dataset = r.source_dataset and f.source_key = r.source_key "
-        "where r.resident_id = ? order by r.survivor_rank",
-        [resident_id],
-    )
+        where = f"version {version}" if version else "the current version"
+        raise LookupError(f"{resident_id}: no such resident in {where}")
+    if version is None:
+        records = fetch_dicts(
+            conn,
+            "select r.*, f.link_id from intermediate.int_resident_records as r "
+            "join intermediate.int_person_link_features as f "
+            "on f.source_dataset = r.source_dataset and f.source_key = r.source_key "
+            "where r.resident_id = ? order by r.survivor_rank",
+            [resident_id],
+        )
+    else:
+        # the version's records and link rules; the details of each record as the warehouse
+        # holds them now (a record since gone from the sources keeps only what the xref says)
+        records = fetch_dicts(
+            conn,
+            "select r.* exclude (source_dataset, source_key, resident_id, link_rule, "
+            "link_match_weight, record_status), x.source_dataset, x.source_key, x.resident_id, "
+            "x.link_rule, x.link_match_weight, x.record_status, f.link_id, "
+            "r.resident_id as current_resident_id "
+            f"from {marts}.resident_source_xref as x "
+            "left join intermediate.int_resident_records as r "
+            "on r.source_dataset = x.source_dataset and r.source_key = x.source_key "
+            "left join intermediate.int_person_link_features as f "
+            "on f.source_dataset = x.source_dataset and f.source_key = x.source_key "
+            "where x.resident_id = ? "
+            "order by r.survivor_rank nulls last, x.source_dataset, x.source_key",
+            [resident_id],
+        )
     model = load_model()
     out_records = []
     for r in records:
         entry = describe_record(r)
         entry["link_rule_means"] = _RULE_TEXT.get(r["link_rule"], r["link_rule"])
-        if r["link_rule"] == "probabilistic" and r.get("linked_to_key") is not None:
+        if version is not None:
+            entry["resident_id_now"] = r.get("current_resident_id")
+        if (
+            r["link_rule"] == "probabilistic"
+            and r.get("linked_to_key") is not None
+            and r.get("link_id") is not None
+        ):
             other = fetch_dicts(
                 conn,
                 "select link_id from intermediate.int_person_link_features "
@@ -234,11 +312,15 @@ def _explain(conn: duckdb.DuckDBPyConnection, resident_id: str) -> dict[str, Any
     if person.get("birth_date"):
         person["birth_date"] = person["birth_date"].isoformat()
     return {
+        "version": version,  # null: the live marts (the current version)
+        # the link evidence (record details, waterfalls, decisions, reviews) is always the
+        # warehouse's current one, also when the published tables are a version's
+        "evidence": "current",
         "resident": person,
         "records": out_records,
         "decisions": decisions_for(conn, [(r["source_dataset"], r["source_key"]) for r in records]),
         "open_reviews": reviews,
-        "lineage": lineage(conn, resident_id),
+        "lineage": lineage(conn, resident_id, marts),
     }
 
 
@@ -250,6 +332,11 @@ def format_text(result: dict[str, Any]) -> str:
         f"{p['status']}; {p['source_record_count']} record(s) from {p['source_datasets']}",
         "",
     ]
+    if result.get("version"):
+        lines[1:1] = [
+            f"as published in {result['version']}; record details, link evidence, decisions "
+            "and open reviews are the warehouse's current ones"
+        ]
     for i, r in enumerate(result["records"], 1):
         lines.append(
             f"{i}. {r['dataset']} {r['source_key']}  {r['name']}  born {r['birth_date']}  "
@@ -257,6 +344,9 @@ def format_text(result: dict[str, Any]) -> str:
             f"[{r['record_status']}]"
         )
         lines.append(f"   linked by {r['link_rule']}: {r['link_rule_means']}")
+        if result.get("version") and r.get("resident_id_now") != p["resident_id"]:
+            now = r.get("resident_id_now") or "no longer in the warehouse"
+            lines.append(f"   now: {now}")
         if "linked_to" in r:
             lines.append(
                 f"   attached to {r['linked_to']['dataset']} {r['linked_to']['source_key']}"
