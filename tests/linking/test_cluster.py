@@ -56,6 +56,17 @@ def test_a_strong_pair_links_a_record_without_id_probabilistically():
     assert result.review == []
 
 
+def test_the_edge_is_recorded_on_the_record_it_linked_not_on_an_id_linked_one():
+    # the record without an ID has the lower link_id: the ID tier already placed 2 and 3, so
+    # the waterfall that explains record 1 must hang on record 1
+    recs = [_rec(1, "health_records"), _rec(2, "hr_insured", ID_A), _rec(3, "police_hukou", ID_A)]
+    result = cluster(recs, [Pair(1, 2, 18.0)], [], TH)
+    assert _together(result, 1, 3)
+    assert result.assignments[1].rule == RULE_PROBABILISTIC
+    assert result.assignments[1].linked_to == 2 and result.assignments[1].link_weight == 18.0
+    assert result.assignments[2].rule == RULE_ID and result.assignments[2].linked_to is None
+
+
 def test_a_chain_never_joins_two_valid_id_numbers():
     # X fits A strongly and B a little less (outside the ambiguity margin): X joins A, and the
     # edge X~B is refused because it would put ID_A and ID_B in one cluster

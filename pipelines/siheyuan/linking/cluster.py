@@ -219,7 +219,12 @@ def cluster(
             comps.union(p.left, p.right)
             for x in (p.left, p.right):
                 rule.setdefault(x, RULE_PROBABILISTIC)
-            attach = p.right if p.right not in linked else p.left
+            # the edge explains the side that joined by it: a record whose rule it set (not
+            # one the ID tier or a steward had already placed), right side first
+            fresh = [
+                x for x in (p.right, p.left) if rule[x] == RULE_PROBABILISTIC and x not in linked
+            ]
+            attach = fresh[0] if fresh else (p.right if p.right not in linked else p.left)
             linked.setdefault(attach, (p.left if attach == p.right else p.right, p.match_weight))
         else:
             # expected for a record already linked to its best match (the runner-up is
