@@ -112,8 +112,10 @@ def test_report_json_quarantine_json_and_the_page_after_a_rejection(tmp_path: Pa
     result = runner.invoke(main, ["report", "--warehouse", wh, "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
-    # batches: every file with an outcome; held: good files a rejected run did not apply
-    assert list(info) == ["batches", "held"] and info["held"] == []
+    # batches: every file with an outcome; held: good files a rejected run did not apply;
+    # the auditors' tools read these two first (publishes, links, changes, findings follow)
+    assert list(info) == ["batches", "held", "publishes", "links", "changes", "findings"]
+    assert info["held"] == [] and info["publishes"] == []
     (batch,) = info["batches"]
     assert (batch["file"], batch["dataset"], batch["status"]) == (
         bad.name,

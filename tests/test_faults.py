@@ -186,6 +186,7 @@ def test_a_killed_run_then_a_clean_run_ends_where_an_uninterrupted_run_did(
 UNCOMMITTED_POINTS = [
     "publish.before_write",
     "publish.mid_parquet",
+    "publish.after_views",
     "publish.before_rename",
     "publish.before_record",
     "publish.before_swap",

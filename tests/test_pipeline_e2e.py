@@ -129,6 +129,12 @@ def test_first_run_publishes_version_one_with_all_tables(first_run) -> None:
     assert {p.name for p in folder.glob("*.parquet")} == {f"{t}.parquet" for t in PUBLISHED_TABLES}
     assert (folder / "_manifest.json").exists()
     assert all(report.table_rows[t] > 0 for t in CONTRACT_TABLES)
+    # the consumers' views and the audit record travel with the version
+    manifest = json.loads((folder / "_manifest.json").read_text(encoding="utf-8"))
+    assert (folder / "views" / "analytics" / "resident.parquet").is_file()
+    audit = json.loads((folder / "audit.json").read_text(encoding="utf-8"))
+    assert manifest["audit"]["file"] == "audit.json"
+    assert (audit["version"], audit["table_rows"]) == ("v000001", report.table_rows)
 
 
 def test_dbt_writes_its_target_into_the_warehouse_not_a_new_project_folder(first_run) -> None:

@@ -23,6 +23,8 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
+from siheyuan.cli_bench import bench
+from siheyuan.cli_publish import publish
 from siheyuan.settings import (
     LANDING_ENV,
     WAREHOUSE_ENV,
@@ -624,7 +626,14 @@ def review(
 @click.argument("resident_id")
 @warehouse_option
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def explain(resident_id: str, warehouse: Path | None, as_json: bool) -> None:
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    metavar="V",
+    help="As published version V had the resident (v000003); the link evidence is current.",
+)
+def explain(resident_id: str, warehouse: Path | None, as_json: bool, version: str | None) -> None:
     """Every source record of a resident and why it was linked: the rule, the Splink waterfall
     (prior and each comparison's weight), steward decisions and open review items."""
     from siheyuan.explain import explain as build
@@ -632,7 +641,7 @@ def explain(resident_id: str, warehouse: Path | None, as_json: bool) -> None:
 
     layout = _existing_warehouse(warehouse)
     try:
-        result = _read_or_exit(lambda: build(layout, resident_id))
+        result = _read_or_exit(lambda: build(layout, resident_id, version))
     except (FileNotFoundError, LookupError) as exc:
         click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
         sys.exit(1)
@@ -727,3 +736,8 @@ def ui(port: int) -> None:
     os.chdir(home)
     args = ["dagster", "dev", "-m", "siheyuan.definitions", "-p", str(port)]
     os.execvpe("dagster", args, env)
+
+
+# commands of their own modules (the PostgreSQL target, the benchmark)
+main.add_command(publish)
+main.add_command(bench)

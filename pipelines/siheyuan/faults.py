@@ -24,6 +24,7 @@ CRASH_POINTS: tuple[str, ...] = (
     "dbt.during_build",  # dbt subprocess running (after its first event)
     "publish.before_write",  # marts built in the working copy, nothing published
     "publish.mid_parquet",  # .<version>.partial/ holds some of the tables
+    "publish.after_views",  # the partial folder holds tables, views and audit.json, no manifest
     "publish.before_rename",  # the partial folder is complete, not yet renamed
     "publish.before_record",  # published/<version>/ exists, not recorded in any database
     "publish.before_swap",  # recorded in the working database, live database not replaced

@@ -208,6 +208,9 @@ _AUDIT_DDL = [
         batches jsonb NOT NULL,
         row_counts jsonb NOT NULL
     )""",
+    # the version's audit.json (checks, code and model, row accounting); NULL for a version
+    # published before the hub kept one
+    f"ALTER TABLE {AUDIT_SCHEMA}.publish_log ADD COLUMN IF NOT EXISTS audit jsonb",
     f"""CREATE OR REPLACE FUNCTION {AUDIT_SCHEMA}.publish_log_append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -267,7 +270,24 @@ def _ensure_role(cur: Any, role: str) -> None:
         cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
 
 
-def _switch(cur: Any, manifest: dict[str, Any], schema: str, counts: dict[str, int]) -> None:
+def _audit_record(folder: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The version's ``audit.json`` (checked against the manifest's sha256), if it has one."""
+    entry = manifest.get("audit")
+    if not entry:
+        return None
+    path = folder / entry["file"]
+    if _sha256(path) != entry["sha256"]:
+        raise PostgresTargetError(f"{entry['file']} does not match its sha256 in the manifest")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _switch(
+    cur: Any,
+    manifest: dict[str, Any],
+    schema: str,
+    counts: dict[str, int],
+    audit: dict[str, Any] | None = None,
+) -> None:
     """Inside the caller's transaction: consumers' views over ``schema``, grants, audit row."""
     for ddl in _AUDIT_DDL:
         cur.execute(ddl)
@@ -312,13 +332,15 @@ def _switch(cur: Any, manifest: dict[str, Any], schema: str, counts: dict[str, i
         )
     cur.execute(
         f"INSERT INTO {AUDIT_SCHEMA}.publish_log "
-        "(version, published_at, run_id, batches, row_counts) VALUES (%s, %s, %s, %s, %s)",
+        "(version, published_at, run_id, batches, row_counts, audit) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
         (
             manifest["version"],
             manifest.get("published_at"),
             manifest.get("run_id"),
             json.dumps(manifest.get("batches_in_this_version", []), ensure_ascii=False),
             json.dumps(counts, ensure_ascii=False),
+            None if audit is None else json.dumps(audit, ensure_ascii=False),
         ),
     )
 
@@ -344,6 +366,7 @@ def publish_to_postgres(url: str, warehouse: Path, version: str | None = None) -
     """
     started = time.perf_counter()
     folder, manifest = read_manifest(warehouse, version)
+    audit = _audit_record(folder, manifest)
     name = manifest["version"]
     schema = version_schema(name)
     engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
@@ -366,7 +389,7 @@ def publish_to_postgres(url: str, warehouse: Path, version: str | None = None) -
                 counts = _load(conn, folder, manifest, schema)
                 loaded = True
             with conn.begin():
-                _switch(raw.cursor(), manifest, schema, counts)
+                _switch(raw.cursor(), manifest, schema, counts, audit)
             with conn.begin():
                 keep = {schema} | ({version_schema(before)} if before else set())
                 dropped = _drop_old(raw.cursor(), keep)

@@ -94,6 +94,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "resident_tag": ("resident_id", "tag"),
 }
 MANIFEST = "_manifest.json"
+AUDIT_FILE = "audit.json"
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,9 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
             table_rows[table] = int(count[0]) if count else 0
             files[table] = file_sha256(target)
             crash_point("publish.mid_parquet")
-        # the per-consumer views (access_policy.yml), from the files just written
+        # the per-consumer views (access_policy.yml), from the files just written; (the audit
+        # reads report, which reads publish: imported here, not at the top)
+        from siheyuan.audit import record_publish
         from siheyuan.consumer_views import write_views
 
         as_of = version_as_of(conn)
@@ -225,6 +228,14 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
             ).fetchall()
         ]
         published_at = datetime.now(UTC).replace(tzinfo=None)
+        # the audit trail: appended to meta.publish_audit (committed with the database swap)
+        # and kept beside the tables, so a version folder says how it was made on its own
+        audit_record = record_publish(
+            conn, version, number, run_id, published_at, batch_ids, table_rows
+        )
+        audit_path = partial / AUDIT_FILE
+        audit_path.write_text(json.dumps(audit_record, ensure_ascii=False, indent=2), "utf-8")
+        crash_point("publish.after_views")
         manifest = {
             "version": version,
             "version_number": number,
@@ -235,6 +246,7 @@ def write_version(layout: WarehouseLayout, working_db: Path, run_id: str) -> Pub
                 for t in PUBLISHED_TABLES
             },
             "views": views,
+            "audit": {"file": AUDIT_FILE, "sha256": file_sha256(audit_path)},
             "batches_in_this_version": batch_ids,
             "batches_new_in_this_run": _run_batch_ids(conn, run_id),
         }

@@ -142,6 +142,9 @@ def make_version(tmp_path: Path) -> Callable[[int], Path]:
                 entry = _write(folder, f"views/{consumer}/{t}.parquet", tbl)
                 entry["columns"] = tbl.column_names
                 manifest["views"][consumer][t] = entry
+        audit = json.dumps({"version": version, "checks": {"passed": 3, "failed": 0}}).encode()
+        (folder / "audit.json").write_bytes(audit)
+        manifest["audit"] = {"file": "audit.json", "sha256": hashlib.sha256(audit).hexdigest()}
         (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         (warehouse / "published" / "CURRENT").write_text(version, encoding="utf-8")
         return warehouse

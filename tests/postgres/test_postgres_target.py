@@ -4,6 +4,7 @@ and a re-publish changes nothing."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from postgres.conftest import CONSUMERS, Server
 from psycopg.errors import InsufficientPrivilege, RaiseException
 from siheyuan.cli_publish import publish
-from siheyuan.postgres_target import publish_to_postgres
+from siheyuan.postgres_target import PostgresTargetError, publish_to_postgres
 
 
 def _rows(conn: psycopg.Connection, query: str) -> list[tuple]:
@@ -110,9 +111,10 @@ def test_postgres_audit_log_records_and_is_append_only(pg_server, pg_database, m
     with pg_server.connect(pg_database) as conn:
         (row,) = _rows(
             conn,
-            "SELECT version, run_id, batches, row_counts, published_at::text "
+            "SELECT version, run_id, batches, row_counts, published_at::text, audit "
             "FROM siheyuan_audit.publish_log",
         )
+        assert row[5] == {"version": "v000001", "checks": {"passed": 3, "failed": 0}}
         assert row[0] == "v000001" and row[1] == "run-1"
         assert row[2] == ["police_20261001.b1"]
         assert row[3]["resident"] == 4 and row[3]["analytics__resident"] == 4
@@ -169,3 +171,23 @@ def test_postgres_cli_publish_never_prints_the_password(
     failed = runner.invoke(publish, ["--warehouse", str(warehouse)])
     assert failed.exit_code == 1
     assert "failed" in failed.output and secret not in failed.output
+
+
+def test_postgres_refuses_a_version_whose_files_do_not_match_the_manifest(
+    pg_server, pg_database, make_version
+):
+    warehouse = make_version(1)
+    folder = warehouse / "published" / "v000001"
+    (folder / "audit.json").write_text('{"version": "v000001", "checks": "edited"}', "utf-8")
+    with pytest.raises(PostgresTargetError, match=r"audit\.json does not match"):
+        publish_to_postgres(pg_server.url(pg_database), warehouse)
+    # a table's file: refused while loading, the half-loaded schema rolled back
+    manifest = json.loads((folder / "_manifest.json").read_text(encoding="utf-8"))
+    del manifest["audit"]
+    (folder / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    view = folder / manifest["views"]["health"]["resident"]["file"]
+    pq.write_table(pq.read_table(view).slice(1), view)
+    with pytest.raises(PostgresTargetError, match=r"health/resident\.parquet does not match"):
+        publish_to_postgres(pg_server.url(pg_database), warehouse)
+    with pg_server.connect(pg_database) as conn:
+        assert _rows(conn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'siheyuan%'") == []
