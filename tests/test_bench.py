@@ -9,10 +9,20 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from siheyuan.bench import STAGES, RssSampler, dbt_stage, dbt_windows, step_stage, union_seconds
+from siheyuan.bench import (
+    STAGES,
+    RssSampler,
+    calibrate_change_scale,
+    dbt_stage,
+    dbt_windows,
+    file_changes,
+    step_stage,
+    union_seconds,
+)
 from siheyuan.cli_bench import bench
 
 
@@ -80,6 +90,36 @@ def test_rss_sampler_sees_this_process() -> None:
     assert sampler.peak([(sampler.samples[0][0], sampler.samples[-1][0])]) > 50 * 2**20
 
 
+def _csv(path: Path, *rows: str) -> SimpleNamespace:
+    path.write_text("\n".join(["a,b", *rows]) + "\n", encoding="utf-8")
+    return SimpleNamespace(path=path, dataset=path.stem.rsplit("_", 1)[0], rows=len(rows))
+
+
+def test_file_changes_diff_snapshots_and_count_delta_rows(tmp_path: Path) -> None:
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    gen1 = SimpleNamespace(
+        files=[_csv(tmp_path / "1" / "police_hukou_1.csv", "k1,x", "k2,y", "k3,z", "k3,z", ",")]
+    )
+    gen2 = SimpleNamespace(
+        files=[
+            # k2 changed, k3 gone, k4 new; a duplicate and an empty row are no change
+            _csv(tmp_path / "2" / "police_hukou_2.csv", "k1,x", "k1,x", "k2,Y", "k4,w", ",,"),
+            _csv(tmp_path / "2" / "hr_insured_2.csv", "d1,1", "d2,2"),
+        ]
+    )
+    assert file_changes(gen1, gen2) == {"new_or_changed": 2 + 2, "gone": 2}
+
+
+def test_calibration_finds_a_smaller_month(tmp_path: Path) -> None:
+    scale, tried = calibrate_change_scale(0.01, 42, tmp_path, probe_persons=5000)
+    assert tried[0]["scale"] == 1.0 and tried[0]["share"] > 0.02  # the usual month is bigger
+    assert 0.05 < scale < 0.6
+    best = min(tried, key=lambda t: abs(t["share"] - 0.01))
+    assert best["scale"] == scale
+    assert abs(best["share"] - 0.01) < 0.25 * 0.01
+
+
 @pytest.mark.skipif(os.environ.get("RUN_BENCH") != "1", reason="benchmark: set RUN_BENCH=1 to run")
 def test_tiny_bench_reports_every_stage(tmp_path: Path) -> None:
     result = CliRunner().invoke(
@@ -101,4 +141,7 @@ def test_tiny_bench_reports_every_stage(tmp_path: Path) -> None:
     assert data["bare_splink"]["pairs"] > 0
     assert data["resolve_to_bare_ratio"] > 0
     assert 0 < data["round_2_changed_share"] < 1
+    assert data["round_2_target_share"] == 0.01
+    assert 0 < data["round_2_change_scale"] < 1
+    assert 0 < data["round_2_file_changed_share"] < 0.05
     assert "resolve" in result.output

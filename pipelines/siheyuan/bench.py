@@ -291,15 +291,113 @@ def _changed_rows(truth_dir: Path) -> int:
         return sum(1 for _ in csv.DictReader(fh))
 
 
-def run_bench(persons: int, seed: int, folder: Path, results_dir: Path) -> dict[str, Any]:
-    """Generate rounds 1 and 2 (not timed), run the job on each, time bare Splink; write JSON."""
+#: datasets delivered as full snapshots (the rest are deltas: every row is a change)
+SNAPSHOT_DATASETS = ("police_hukou", "police_floating", "civil_assistance")
+
+
+def _file_rows(path: Path) -> set[Any]:
+    """Distinct non-empty data rows of a snapshot file (CSV lines or XLSX row tuples)."""
+    if path.suffix == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        wb = CalamineWorkbook.from_path(str(path))
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)[1:]
+        return {tuple(r) for r in rows if any(v not in ("", None) for v in r)}
+    lines = path.read_bytes().splitlines()[1:]
+    return {line for line in lines if line.strip(b', \t"')}
+
+
+def file_changes(gen1: Any, gen2: Any) -> dict[str, int]:
+    """What the round-2 files change, read from the files themselves (not the truth).
+
+    ``new_or_changed``: delta rows plus snapshot rows that no round-1 file of the dataset had
+    (exact duplicates and empty rows ignored); ``gone``: round-1 snapshot rows round 2 lacks
+    (a changed row counts in both). The truth's ``changes.csv`` lists changed records; new dirt
+    in a snapshot is a changed row it does not list, so both are reported.
+    """
+    before: dict[str, set[Any]] = {}
+    for f in gen1.files:
+        if f.dataset in SNAPSHOT_DATASETS:
+            before.setdefault(f.dataset, set()).update(_file_rows(f.path))
+    new_or_changed = gone = 0
+    for f in gen2.files:
+        if f.dataset in SNAPSHOT_DATASETS:
+            now = _file_rows(f.path)
+            old = before.get(f.dataset, set())
+            new_or_changed += len(now - old)
+            gone += len(old - now)
+        else:
+            new_or_changed += f.rows
+    return {"new_or_changed": new_or_changed, "gone": gone}
+
+
+def _round_share(folder: Path, persons: int, seed: int, scale: float, gen1: Any) -> float:
+    gen2 = generate_round(persons, seed, folder, 2, scale)
+    round1_rows = sum(f.rows for f in gen1.files)
+    return file_changes(gen1, gen2)["new_or_changed"] / round1_rows if round1_rows else 0.0
+
+
+def generate_round(persons: int, seed: int, out: Path, round_no: int, scale: float) -> Any:
+    """One generator round (a function of its own so a test can count the calls)."""
     from siheyuan.generate import generate_sample
 
+    return generate_sample(
+        persons=persons, seed=seed, out=out, round_no=round_no, change_scale=scale
+    )
+
+
+def calibrate_change_scale(
+    target: float, seed: int, folder: Path, probe_persons: int = 20_000, steps: int = 4
+) -> tuple[float, list[dict[str, float]]]:
+    """The change scale whose round-2 files hold about ``target`` × round 1's rows as changes.
+
+    The share counted is ``file_changes``' new or changed rows over round 1's rows: what the
+    hub receives as change. Why a probe: that share hardly depends on the population's size
+    but a round of a million persons takes minutes to generate, so the scale is found on a
+    small population of the same seed (the share is nearly proportional to the scale: a few
+    multiplicative steps, stopping within 5 %, about the probe's own noise) and the bench
+    reports the share its own round 2 really has.
+    """
+    if not 0 < target < 1:
+        raise ValueError("target share must be between 0 and 1")
+    gen1 = generate_round(probe_persons, seed, folder, 1, 1.0)
+    tried: list[dict[str, float]] = []
+    scale = 1.0
+    for _ in range(steps):
+        share = _round_share(folder, probe_persons, seed, scale, gen1)
+        tried.append({"scale": round(scale, 4), "share": round(share, 5)})
+        if share <= 0 or abs(share - target) <= 0.05 * target:
+            break
+        scale *= target / share
+    best = min(tried, key=lambda t: abs(t["share"] - target))
+    return best["scale"], tried
+
+
+def run_bench(
+    persons: int,
+    seed: int,
+    folder: Path,
+    results_dir: Path,
+    change_share: float | None = 0.01,
+    change_scale: float | None = None,
+) -> dict[str, Any]:
+    """Generate rounds 1 and 2 (not timed), run the job on each, time bare Splink; write JSON.
+
+    Round 2 is a real generator month whose event rates are scaled: by ``change_scale`` when
+    given, else by the scale calibrated to change about ``change_share`` of round 1's rows
+    (None: the generator's usual month, scale 1).
+    """
     if folder.exists():
         shutil.rmtree(folder)
+    calibration: list[dict[str, float]] = []
+    if change_scale is None:
+        if change_share is None:
+            change_scale = 1.0
+        else:
+            change_scale, calibration = calibrate_change_scale(change_share, seed, folder / "probe")
     landing, warehouse = folder / "landing", folder / "warehouse"
-    gen1 = generate_sample(persons=persons, seed=seed, out=folder / "gen1", round_no=1)
-    gen2 = generate_sample(persons=persons, seed=seed, out=folder / "gen2", round_no=2)
+    gen1 = generate_round(persons, seed, folder / "gen1", 1, change_scale)
+    gen2 = generate_round(persons, seed, folder / "gen2", 2, change_scale)
     round1_rows = sum(f.rows for f in gen1.files)
     round2_rows = sum(f.rows for f in gen2.files)
     changed = _changed_rows(gen2.truth_dir)
@@ -308,6 +406,8 @@ def run_bench(persons: int, seed: int, folder: Path, results_dir: Path) -> dict[
     bare = bare_splink(warehouse)
     _copy_landing(gen2.landing_dir, landing)
     delta = timed_run(landing, warehouse, "round 2 (changes)")
+    # read after the timed runs: holding the files' rows would inflate the runs' peak RSS
+    in_files = file_changes(gen1, gen2)
     resolve_secs = full.stages["resolve"]["wall_seconds"]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     result = {
@@ -318,8 +418,16 @@ def run_bench(persons: int, seed: int, folder: Path, results_dir: Path) -> dict[
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "round_1_source_rows": round1_rows,
         "round_2_source_rows": round2_rows,
+        "round_2_target_share": change_share if calibration else None,
+        "round_2_change_scale": change_scale,
+        "round_2_calibration": calibration,
         "round_2_changed_rows": changed,
         "round_2_changed_share": round(changed / round1_rows, 4) if round1_rows else 0.0,
+        "round_2_file_rows_new_or_changed": in_files["new_or_changed"],
+        "round_2_file_rows_gone": in_files["gone"],
+        "round_2_file_changed_share": round(in_files["new_or_changed"] / round1_rows, 4)
+        if round1_rows
+        else 0.0,
         "runs": [full.as_dict(), delta.as_dict()],
         "bare_splink": bare,
         "resolve_to_bare_ratio": round(resolve_secs / bare["wall_seconds"], 2)

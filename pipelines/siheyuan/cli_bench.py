@@ -78,17 +78,48 @@ def _table(result: dict[str, Any]) -> Table:
     default=None,
     help="Where the JSON goes (default: bench/results/ in the repository).",
 )
-def bench(persons: int, seed: int, folder: Path | None, results_dir: Path | None) -> None:
-    """Time the full job per stage on generated data, then the generator's next monthly round."""
+@click.option(
+    "--change-share",
+    type=click.FloatRange(min=0, min_open=True, max=1, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Round 2's size: new or changed rows in its files as a share of round 1's rows "
+    "(the generator's monthly rates are scaled to it, calibrated on a 20,000-person probe).",
+)
+@click.option(
+    "--change-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Scale the monthly rates by this instead of calibrating (1 = the generator's usual "
+    "month).",
+)
+def bench(
+    persons: int,
+    seed: int,
+    folder: Path | None,
+    results_dir: Path | None,
+    change_share: float,
+    change_scale: float | None,
+) -> None:
+    """Time the full job per stage on generated data, then a generated round of changes."""
     from siheyuan.bench import run_bench
 
     folder = folder or Path(tempfile.mkdtemp(prefix=f"siheyuan-bench-{persons}-"))
     results_dir = results_dir or project_root() / "bench" / "results"
-    result = run_bench(persons, seed, folder.resolve(), results_dir)
+    result = run_bench(
+        persons,
+        seed,
+        folder.resolve(),
+        results_dir,
+        change_share=change_share,
+        change_scale=change_scale,
+    )
     console.print(_table(result))
     console.print(
-        f"round 2 changed rows: {result['round_2_changed_rows']:,} of "
-        f"{result['round_1_source_rows']:,} round-1 rows "
+        f"round 2 (monthly rates × {result['round_2_change_scale']:.3g}): "
+        f"{result['round_2_file_rows_new_or_changed']:,} new or changed rows in its files "
+        f"({result['round_2_file_changed_share']:.2%} of {result['round_1_source_rows']:,} "
+        f"round-1 rows), {result['round_2_changed_rows']:,} changed records in the truth "
         f"({result['round_2_changed_share']:.2%}); round 2 took "
         f"{result['round_2_to_round_1_time']:.1%} of round 1's time; "
         f"resolve / bare Splink = {result['resolve_to_bare_ratio']}"

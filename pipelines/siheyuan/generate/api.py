@@ -10,7 +10,7 @@ import numpy as np
 
 from . import dirt, extracts, truth, writers
 from .address import AddressBook
-from .config import GENERATOR_VERSION, dirt_rates, world_config
+from .config import GENERATOR_VERSION, dirt_rates, month_config, world_config
 from .evolve import MonthEvents, advance
 from .extracts import DEPARTMENT, Extract
 from .population import build_world, extract_date
@@ -18,14 +18,23 @@ from .state import World
 from .summary import FileSummary, GenerateSummary
 
 
-def generate_sample(persons: int, seed: int, out: Path, round_no: int = 1) -> GenerateSummary:
+def generate_sample(
+    persons: int, seed: int, out: Path, round_no: int = 1, change_scale: float = 1.0
+) -> GenerateSummary:
     """Write round ``round_no`` of a synthetic district with about ``persons`` people.
 
     Files go to ``out/landing/<department>/`` and the ground truth to
     ``out/truth/round_<K>/``.  The same (persons, seed, round) always gives byte-identical
     files; round K rebuilds the world from the seed and replays K-1 months of change, so
     rounds can be generated in any order into the same ``out``.
+
+    ``change_scale`` multiplies the monthly event rates (world.yml ``change_scaled_rates``)
+    of the months replayed: 0.25 gives a round with about a quarter of the usual changes,
+    still delivered as the departments deliver (snapshots whole, deltas only changed rows).
+    Rounds of one population must be generated with the same scale.
     """
+    if change_scale <= 0:
+        raise ValueError("change_scale must be positive")
     if persons < 1:
         raise ValueError("persons must be at least 1")
     if round_no < 1:
@@ -39,6 +48,7 @@ def generate_sample(persons: int, seed: int, out: Path, round_no: int = 1) -> Ge
         (landing / dept).mkdir(parents=True, exist_ok=True)
 
     world = build_world(seed, persons)
+    world.change_scale = float(change_scale)
     ev: MonthEvents | None = None
     for _ in range(round_no - 1):
         ev = advance(world)
@@ -51,7 +61,7 @@ def generate_sample(persons: int, seed: int, out: Path, round_no: int = 1) -> Ge
     records = truth.RecordsWriter(truth_dir / "records.csv")
     try:
         for ex, part in _extracts(world, round_no, ev):
-            log = dirt.apply(ex, seed, round_no, book)
+            log = dirt.apply(ex, seed, round_no, book, world.change_scale)
             order, row_log = dirt.row_plan(ex, seed, round_no, part)
             dirt_rows += _world_dirt(world, ex) + log.rows + row_log.rows
             change_rows += _changes(world, ex, log)
@@ -83,7 +93,8 @@ def generate_sample(persons: int, seed: int, out: Path, round_no: int = 1) -> Ge
         "buildings": world.geo.n_buildings,
         "households": len(world.households),
         "dirt_rates": dirt_rates(),
-        "monthly_rates": world_config()["monthly"],
+        "change_scale": world.change_scale,
+        "monthly_rates": month_config(world.change_scale)["monthly"],
         "files": {str(f.path.relative_to(landing)): f.rows for f in summary.files},
         "dirt_counts": _count_kinds(dirt_rows),
     }

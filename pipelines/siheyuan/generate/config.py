@@ -6,6 +6,7 @@ documented without a code change; the files are read at every run.
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -24,6 +25,25 @@ def _load(name: str) -> dict[str, Any]:
 def world_config() -> dict[str, Any]:
     """The world model (world.yml)."""
     return _load("world.yml")
+
+
+def month_config(change_scale: float = 1.0) -> dict[str, Any]:
+    """The world model with the month's event rates multiplied by ``change_scale``.
+
+    Why: a benchmark needs a round of a chosen size (say 1 % of the rows) that is still a real
+    month: the same kinds of events delivered the same way, only fewer of them. The rates that
+    scale are listed in world.yml ``change_scaled_rates``; the other ``monthly:`` values are
+    shares of an event that happened anyway (a whole household moving out) and stay as they are.
+    """
+    if change_scale <= 0:
+        raise ValueError("change_scale must be positive")
+    cfg = world_config()
+    if change_scale == 1.0:
+        return cfg
+    out = copy.deepcopy(cfg)
+    for key in cfg["change_scaled_rates"]:
+        out["monthly"][key] = float(cfg["monthly"][key]) * change_scale
+    return out
 
 
 def dirt_config() -> dict[str, Any]:

@@ -83,6 +83,7 @@ CORRECTABLE = (
     ("date_other_format", "date"),
 )
 FIX_SALT = 999_983
+REDRAW_SALT = 424_243
 DETAIL_SALT = 7_777
 FULLWIDTH = {
     c: chr(ord(c) + 0xFEE0)
@@ -99,25 +100,39 @@ class DirtLog:
     corrected: list[tuple[int, str]]  # (row index, "role:kind" of the corrected dirt)
 
 
-def correction_share() -> float:
-    return float(world_config()["monthly"]["correction_share"])
+def correction_share(change_scale: float = 1.0) -> float:
+    """Monthly chance that the source corrects a dirty delta value (scaled with the month)."""
+    share = float(world_config()["monthly"]["correction_share"]) * change_scale
+    return min(share, 1.0 - 1e-9)
 
 
-def fix_rounds(seed: int, ds: int, key_int: np.ndarray, kind: str, col: int) -> np.ndarray:
+def fix_rounds(
+    seed: int, ds: int, key_int: np.ndarray, kind: str, col: int, change_scale: float = 1.0
+) -> np.ndarray:
     """Round in which the source corrects a (record, kind, column) dirt: 2 + geometric."""
     f = hash_uniform(seed, ds, key_int, KIND_CODE[kind], col, FIX_SALT)
-    share = correction_share()
+    share = correction_share(change_scale)
     return 2 + np.floor(np.log(np.maximum(f, 1e-300)) / math.log(1.0 - share)).astype(np.int64)
 
 
 def snapshot_hits(
-    seed: int, ds: int, key_int: np.ndarray, kind: str, col: int, rate: float, round_no: int
+    seed: int,
+    ds: int,
+    key_int: np.ndarray,
+    kind: str,
+    col: int,
+    rate: float,
+    round_no: int,
+    change_scale: float = 1.0,
 ) -> np.ndarray:
     """Dirty (record, kind, column) cells of a snapshot in a round.
 
     A cell's dirt is drawn once per window of ``dirt_window_months`` rounds (windows start at a
     per-cell offset), so it persists from delivery to delivery, gets corrected when its window
-    ends, and the share of dirty cells stays the same from round to round.
+    ends, and the share of dirty cells stays the same from round to round. With a
+    ``change_scale`` below 1 a window end redraws the cell only with that probability (else
+    the cell keeps its dirt into the next window), so fewer cells change per month; round 1
+    is the same whatever the scale.
     """
     if round_no < 1:
         return np.zeros(len(key_int), dtype=bool)
@@ -125,17 +140,24 @@ def snapshot_hits(
     code = KIND_CODE[kind]
     offset = hash_int(seed, window, ds, key_int, code, col, FIX_SALT)
     epoch = (round_no + offset) // window
+    if change_scale < 1.0:
+        epoch = (1 + offset) // window
+        for k in range(2, round_no + 1):
+            ends = (k + offset) % window == 0
+            kept = hash_uniform(seed, ds, key_int, code, col, k, REDRAW_SALT) < change_scale
+            epoch = np.where(ends & kept, (k + offset) // window, epoch)
     return hash_uniform(seed, ds, key_int, code, col, epoch + 1_000_000) < rate
 
 
 def selection(
-    seed: int, ex: Extract, kind: str, col: int, rate: float, round_no: int
+    seed: int, ex: Extract, kind: str, col: int, rate: float, round_no: int, scale: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows hit by a kind in a column now, and rows whose earlier dirt is corrected now."""
     ds = DS_INDEX[ex.dataset]
     if ex.version == 0:
-        hit = snapshot_hits(seed, ds, ex.key_int, kind, col, rate, round_no)
-        corrected = snapshot_hits(seed, ds, ex.key_int, kind, col, rate, round_no - 1) & ~hit
+        hit = snapshot_hits(seed, ds, ex.key_int, kind, col, rate, round_no, scale)
+        before = snapshot_hits(seed, ds, ex.key_int, kind, col, rate, round_no - 1, scale)
+        corrected = before & ~hit
         if ex.new_rows is not None:  # a key first delivered now had no earlier value
             corrected &= ~ex.new_rows
     else:
@@ -283,8 +305,13 @@ def _impossible(fmt: str, y: int, k: int) -> str:
     return f"{y}/{m}/{d}"
 
 
-def apply(ex: Extract, seed: int, round_no: int, book: AddressBook) -> DirtLog:
-    """Dirty the extract in place (address columns are rendered here) and log it."""
+def apply(
+    ex: Extract, seed: int, round_no: int, book: AddressBook, change_scale: float = 1.0
+) -> DirtLog:
+    """Dirty the extract in place (address columns are rendered here) and log it.
+
+    ``change_scale``: the world's (snapshot dirt is redrawn less often below 1).
+    """
     cfg = dirt_config()
     rates = dirt_rates()[ex.dataset]
     roles: dict[str, list[str]] = cfg["columns"][ex.dataset]
@@ -304,7 +331,7 @@ def apply(ex: Extract, seed: int, round_no: int, book: AddressBook) -> DirtLog:
             rate = rates.get(kind, 0.0)
             if rate <= 0:
                 continue
-            hit, corrected = selection(seed, ex, kind, ci, rate, round_no)
+            hit, corrected = selection(seed, ex, kind, ci, rate, round_no, change_scale)
             idx = np.flatnonzero(hit)
             for i, dd in zip(idx.tolist(), _detail(seed, ex, kind, ci, idx), strict=True):
                 s = styles.setdefault(i, {})
@@ -332,7 +359,7 @@ def apply(ex: Extract, seed: int, round_no: int, book: AddressBook) -> DirtLog:
         for role in cfg["kinds"][kind]["roles"]:
             for col in roles.get(role, []):
                 ci = col_index(col)
-                hit, corrected = selection(seed, ex, kind, ci, rate, round_no)
+                hit, corrected = selection(seed, ex, kind, ci, rate, round_no, change_scale)
                 idx = np.flatnonzero(hit)
                 vals = ex.values[col]
                 if kind in ("date_impossible", "date_other_format"):
@@ -427,7 +454,8 @@ def delta_corrections(world: Any, dataset: str, round_no: int) -> dict[int, str]
         col = roles[role][0]
         ci = columns.index(col) + 1
         hit = hash_uniform(world.seed, ds, key_int, KIND_CODE[kind], ci, version) < rates[kind]
-        now = hit & (fix_rounds(world.seed, ds, key_int, kind, ci) == round_no)
+        fix = fix_rounds(world.seed, ds, key_int, kind, ci, world.change_scale)
+        now = hit & (fix == round_no)
         due |= now
         what.append((now, f"{role}:{kind}"))
     pos = np.flatnonzero(due)

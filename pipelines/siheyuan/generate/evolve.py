@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import geography, households, rekey
-from .config import world_config
+from .config import month_config
 from .dates import age_years, ymd_int, ymd_parts
 from .idcard import id17_numbers
 from .names import NameMaker
@@ -136,8 +136,11 @@ def _unique_id17(
 
 
 def advance(world: World) -> MonthEvents:
-    """Apply one month of change; ``world.round_no`` goes from K-1 to K."""
-    cfg = world_config()
+    """Apply one month of change; ``world.round_no`` goes from K-1 to K.
+
+    The month's event rates are world.yml's ``monthly:`` times ``world.change_scale``.
+    """
+    cfg = month_config(world.change_scale)
     k = world.round_no + 1
     gen = rng(world.seed, 2, k)
     ev = MonthEvents(k, extract_day(k - 1), extract_day(k))

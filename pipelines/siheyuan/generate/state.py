@@ -117,6 +117,8 @@ class World:
     employers: list[str]
     round_no: int = 1
     counters: dict[str, int] = field(default_factory=dict)
+    # multiplies the monthly event rates of every month after round 1 (config.month_config)
+    change_scale: float = 1.0
 
     def next_numbers(self, name: str, n: int) -> np.ndarray:
         """Reserve ``n`` consecutive record numbers from the named counter."""
