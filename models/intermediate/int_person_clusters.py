@@ -13,8 +13,13 @@ def model(dbt, session):
     from siheyuan.linking.config import linking_settings
     from siheyuan.linking.resolve import resolve
 
-    features = dbt.ref("int_person_link_features").to_arrow_table()
-    pairs = dbt.ref("int_person_match_pairs").to_arrow_table()
+    features = (
+        dbt.ref("int_person_link_features")
+        .select("link_id, source_dataset, source_key, source_key_hash, id_number, id_conflict")
+        .to_arrow_table()
+    )
+    pairs = dbt.ref("int_person_match_pairs").select("link_id_l, link_id_r, match_weight")
+    pairs = pairs.to_arrow_table()
     decisions = (
         dbt.source("meta", "link_decision")
         .query(

@@ -9,8 +9,10 @@ above the review weight (linking.yml) are kept: below it a pair is neither linke
 def model(dbt, session):
     dbt.config(materialized="table")
     from siheyuan.linking.config import linking_settings
+    from siheyuan.linking.model import MODEL_COLUMNS
     from siheyuan.linking.predict import load_model, score_pairs
 
-    features = dbt.ref("int_person_link_features").to_arrow_table()
+    # only the columns the model reads cross into Arrow
+    features = dbt.ref("int_person_link_features").select(", ".join(MODEL_COLUMNS)).to_arrow_table()
     settings = linking_settings()
     return score_pairs(features, load_model(), settings.review_weight)

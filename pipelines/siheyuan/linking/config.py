@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from siheyuan.linking.backend import BackendSettings
 from siheyuan.linking.cluster import Thresholds
 from siheyuan.settings import ConfigurationError
 
@@ -27,6 +28,7 @@ class LinkingSettings(BaseModel):
     ambiguity_margin: float = Field(ge=0)
     distinct_within: list[str] = Field(default_factory=list)
     m_floor: dict[str, float] = Field(default_factory=dict)
+    backend: BackendSettings = Field(default_factory=BackendSettings)
 
     @model_validator(mode="after")
     def _ordered(self) -> LinkingSettings:

@@ -1,9 +1,9 @@
 """Score candidate pairs of person records with the trained Splink model.
 
-Splink runs on its own in-memory DuckDB connection, fed an Arrow table of the features: the
-warehouse file stays with dbt (DuckDB allows one writer), Splink's working tables never land in
-the warehouse, and the same code runs on Spark by swapping the database API when one machine is
-no longer enough.
+Splink runs on the backend ``linking.yml`` configures (``siheyuan.linking.backend``): by default
+its own in-memory DuckDB connection, fed an Arrow table of the features, so the warehouse file
+stays with dbt (DuckDB allows one writer) and Splink's working tables never land in it; Spark
+when one machine is no longer enough, with the same code around it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from siheyuan.linking.backend import Backend, BackendSettings, open_backend
 from siheyuan.linking.model import MODEL_COLUMNS
 
 #: The trained model, versioned with the code (``siheyuan train`` rewrites it).
@@ -33,25 +34,26 @@ def load_model(path: Path = MODEL_PATH) -> dict[str, Any]:
 
 @contextmanager
 def splink_linker(
-    features: pa.Table, model: dict[str, Any], threads: int | None = None
-) -> Iterator[Any]:
-    """A Splink linker over ``features`` on a private in-memory DuckDB (closed on exit)."""
-    from splink import DuckDBAPI, Linker
+    features: pa.Table,
+    model: dict[str, Any],
+    threads: int | None = None,
+    backend: BackendSettings | None = None,
+) -> Iterator[tuple[Any, Backend]]:
+    """A Splink linker over ``features`` on the configured backend (closed on exit)."""
+    from splink import Linker
 
-    conn = duckdb.connect()
-    try:
-        if threads:
-            conn.execute(f"SET threads = {int(threads)}")
-        db_api = DuckDBAPI(connection=conn)
-        table = features.select(list(MODEL_COLUMNS))
-        frame = db_api.register(table, dataset_display_name="person_records")
-        yield Linker(frame, model, log_level=None)
-    finally:
-        conn.close()
+    with open_backend(backend, threads) as db:
+        table = db.input_table(features.select(list(MODEL_COLUMNS)))
+        frame = db.api.register(table, dataset_display_name="person_records")
+        yield Linker(frame, model, log_level=None), db
 
 
 def score_pairs(
-    features: pa.Table, model: dict[str, Any], floor_weight: float, threads: int | None = None
+    features: pa.Table,
+    model: dict[str, Any],
+    floor_weight: float,
+    threads: int | None = None,
+    backend: BackendSettings | None = None,
 ) -> pa.Table:
     """Every candidate pair (the model's blocking rules) with a match weight >= ``floor_weight``.
 
@@ -62,15 +64,16 @@ def score_pairs(
     """
     # the per-comparison levels and weights are what review and explain show
     model = {**model, "retain_intermediate_calculation_columns": True}
-    with splink_linker(features, model, threads) as linker:
+    with splink_linker(features, model, threads, backend) as (linker, db):
         scored = linker.inference.predict(threshold_match_weight=floor_weight, warning_mode="never")
-        rel = scored.as_duckdbpyrelation()
-        weights = ", ".join(c for c in rel.columns if c.startswith("mw_"))
-        table = rel.query(
-            "scored",
+        result = db.to_arrow(scored)
+    # the pairs above the floor are few: shaped on a private DuckDB whatever the backend
+    weights = ", ".join(c for c in result.column_names if c.startswith("mw_"))
+    with duckdb.connect() as conn:
+        conn.register("scored", result)
+        return conn.sql(
             "select least(link_id_l, link_id_r) as link_id_l, "
             "greatest(link_id_l, link_id_r) as link_id_r, match_weight, match_probability, "
             f"{weights}, cast(match_key as integer) as blocking_rule "
-            "from scored order by link_id_l, link_id_r",
+            "from scored order by link_id_l, link_id_r"
         ).to_arrow_table()
-    return table

@@ -4,12 +4,22 @@ The dbt model ``int_person_clusters`` calls :func:`resolve` with the run's featu
 and the stewards' decisions; tests call it with hand-made tables. Decisions name records by
 dataset and keyed hash (``meta.link_decision``), so a decision made on one run finds its records
 on every later run, whatever their link ids (row positions of one run) are then.
+
+Why two paths: the clustering (``cluster``) is edge by edge in Python, but its outcome only
+depends on a record's connected component in the graph of shared ID numbers, scored pairs and
+decisions. Most records (everyone with a valid ID and no candidate pair) sit in a component made
+of ID edges alone, whose outcome is fixed: the ID group is one cluster rooted at its lowest
+non-held link id, a held record is alone and queued beside that root. Those are computed in one
+SQL statement; only the components that hold a pair or a decision (a few per cent of the records)
+go through ``cluster``. The split is exact: ``tests/linking/test_resolve.py`` compares it with
+``cluster`` on every record.
 """
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
-from siheyuan.linking.cluster import Decision, Pair, Record, Thresholds, cluster
+from siheyuan.linking.cluster import Clustering, Decision, Pair, Record, Thresholds, cluster
 
 REVIEW_TYPE = pa.list_(
     pa.struct(
@@ -34,6 +44,82 @@ OUTPUT_SCHEMA = pa.schema(
     ]
 )
 
+_FEATURE_COLUMNS = ["link_id", "source_dataset", "source_key", "source_key_hash", "id_number"]
+
+#: Records whose component holds no pair and no decision: the ID tier decides them alone
+#: (``cluster`` steps 2 and the singleton rule). ``active`` lists the other records.
+_ID_ONLY_SQL = """
+with f as (
+    select link_id, source_dataset, source_key, nullif(id_number, '') as id_number,
+           coalesce(id_conflict, false) as id_conflict
+    from features
+    where link_id not in (select link_id from active)
+),
+groups as (
+    select id_number,
+           min(link_id) filter (where not id_conflict) as head,
+           count(*) filter (where not id_conflict) as n
+    from f where id_number is not null group by id_number
+),
+held_review as (
+    select least(f.link_id, g.head) as left_id, greatest(f.link_id, g.head) as right_id
+    from f join groups as g using (id_number)
+    where f.id_conflict and g.head is not null
+),
+review as (
+    select left_id,
+           list({'other_link_id': right_id, 'reason': 'id_conflict',
+                 'match_weight': cast(null as double)} order by right_id) as review
+    from held_review group by left_id
+)
+select
+    f.link_id,
+    f.source_dataset,
+    f.source_key,
+    case when f.id_number is null or f.id_conflict then f.link_id else g.head end
+        as cluster_link_id,
+    case
+        when f.id_number is not null and f.id_conflict then 'held_id_conflict'
+        when g.n >= 2 then 'id_number'
+        else 'singleton'
+    end as link_rule,
+    cast(null as bigint) as linked_to_link_id,
+    cast(null as double) as link_match_weight,
+    r.review
+from f
+left join groups as g on g.id_number = f.id_number
+left join review as r on r.left_id = f.link_id
+"""
+
+#: The records of every component holding a pair or a decision: the touched records and every
+#: record sharing a valid or held ID number with one (a closed set: its neighbours are inside).
+_ACTIVE_SQL = """
+with touched as (
+    select link_id_l as link_id from pairs union select link_id_r from pairs
+    union select left_id from found union select right_id from found
+),
+ids as (
+    select distinct nullif(f.id_number, '') as id_number
+    from features as f join touched using (link_id)
+)
+select f.link_id, f.source_dataset, f.source_key, f.id_number,
+       coalesce(f.id_conflict, false) as id_conflict
+from features as f
+where f.link_id in (select link_id from touched)
+   or nullif(f.id_number, '') in (select id_number from ids where id_number is not null)
+order by f.link_id
+"""
+
+#: Decisions resolved to this run's link ids, in the order they were given.
+_FOUND_SQL = """
+select l.link_id as left_id, r.link_id as right_id, d.decision = 'must_link' as must_link
+from decisions as d
+join features as l on l.source_dataset = d.left_dataset and l.source_key_hash = d.left_key_hash
+join features as r on r.source_dataset = d.right_dataset and r.source_key_hash = d.right_key_hash
+where l.link_id <> r.link_id
+order by d.ordinal
+"""
+
 
 def resolve(
     features: pa.Table, pairs: pa.Table, decisions: pa.Table, thresholds: Thresholds
@@ -43,45 +129,68 @@ def resolve(
     ``features``: link_id, source_dataset, source_key, source_key_hash, id_number, id_conflict.
     ``pairs``: link_id_l, link_id_r, match_weight. ``decisions``: left_dataset, left_key_hash,
     right_dataset, right_key_hash, decision (must_link | cannot_link), the latest per pair.
-    A review pair is listed once, on its lower link_id.
+    A review pair is listed once, on its lower link_id; a record's review list is ordered by the
+    other record's link_id. Rows come in link_id order.
     """
-    f = features.select(
-        ["link_id", "source_dataset", "source_key", "source_key_hash", "id_number", "id_conflict"]
-    ).to_pydict()
+    features = features.select([*_FEATURE_COLUMNS, "id_conflict"])
+    pairs = pairs.select(["link_id_l", "link_id_r", "match_weight"])
+    decisions = decisions.select(
+        ["left_dataset", "left_key_hash", "right_dataset", "right_key_hash", "decision"]
+    )
+    decisions = decisions.append_column(
+        "ordinal", pa.array(range(decisions.num_rows), type=pa.int64())
+    )
+    conn = duckdb.connect()
+    try:
+        conn.register("features", features)
+        conn.register("pairs", pairs)
+        conn.register("decisions", decisions)
+        found_table = conn.sql(_FOUND_SQL).to_arrow_table()
+        conn.register("found", found_table)
+        active_table = conn.sql(_ACTIVE_SQL).to_arrow_table()
+        conn.register("active", active_table.select(["link_id"]))
+        id_only = conn.sql(_ID_ONLY_SQL).to_arrow_table()
+    finally:
+        conn.close()
+
+    a = active_table.to_pydict()
     records = [
-        Record(lid, ds, key, idn, bool(conflict))
+        Record(lid, ds, key, idn or None, bool(conflict))
         for lid, ds, key, idn, conflict in zip(
-            f["link_id"],
-            f["source_dataset"],
-            f["source_key"],
-            f["id_number"],
-            f["id_conflict"],
+            a["link_id"],
+            a["source_dataset"],
+            a["source_key"],
+            a["id_number"],
+            a["id_conflict"],
             strict=True,
         )
     ]
-    by_hash = {
-        (ds, h): lid
-        for lid, ds, h in zip(f["link_id"], f["source_dataset"], f["source_key_hash"], strict=True)
-    }
-    p = pairs.select(["link_id_l", "link_id_r", "match_weight"]).to_pydict()
+    p = pairs.to_pydict()
     scored = [
-        Pair(a, b, w)
-        for a, b, w in zip(p["link_id_l"], p["link_id_r"], p["match_weight"], strict=True)
+        Pair(x, y, w)
+        for x, y, w in zip(p["link_id_l"], p["link_id_r"], p["match_weight"], strict=True)
     ]
-    found = []
-    for d in decisions.to_pylist():
-        left = by_hash.get((d["left_dataset"], d["left_key_hash"]))
-        right = by_hash.get((d["right_dataset"], d["right_key_hash"]))
-        if left is not None and right is not None and left != right:
-            found.append(Decision(left, right, d["decision"] == "must_link"))
+    d = found_table.to_pydict()
+    found = [
+        Decision(x, y, bool(m))
+        for x, y, m in zip(d["left_id"], d["right_id"], d["must_link"], strict=True)
+    ]
     result = cluster(records, scored, found, thresholds)
+    active = _table(records, result)
+    out = pa.concat_tables([active, id_only.cast(OUTPUT_SCHEMA)])
+    return out.sort_by("link_id")
 
+
+def _table(records: list[Record], result: Clustering) -> pa.Table:
+    """The clustered records as rows of ``OUTPUT_SCHEMA``."""
     review: dict[int, list[dict[str, object]]] = {}
     for item in result.review:
         review.setdefault(item.left, []).append(
             {"other_link_id": item.right, "reason": item.reason, "match_weight": item.match_weight}
         )
-    rows = {name: [] for name in OUTPUT_SCHEMA.names}
+    for items in review.values():
+        items.sort(key=lambda i: i["other_link_id"])
+    rows: dict[str, list[object]] = {name: [] for name in OUTPUT_SCHEMA.names}
     for r in records:
         a = result.assignments[r.link_id]
         rows["link_id"].append(r.link_id)

@@ -82,7 +82,7 @@ def apply_floors(model: dict[str, Any], m_floor: dict[str, float]) -> dict[str, 
 def train(features: pa.Table, m_floor: dict[str, float] | None = None) -> dict[str, Any]:
     """The trained model (a Splink settings dict with m and u probabilities)."""
     model = settings(prior_from_ids(features))
-    with splink_linker(features, model, threads=1) as linker:
+    with splink_linker(features, model, threads=1) as (linker, _):
         linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
         for rule in TRAINING_BLOCKING_RULES:
             linker.training.estimate_parameters_using_expectation_maximisation(
