@@ -34,6 +34,7 @@ from siheyuan.settings import (
     resolve_landing,
     resolve_warehouse,
 )
+from siheyuan.targets import Targets, load_targets
 
 # Wide enough for file names when output is piped or captured (rich assumes 80 columns there).
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
@@ -183,7 +184,11 @@ def run(
     reason: str | None,
 ) -> None:
     """Apply every new batch in the landing folder and publish a new version."""
+    from siheyuan.cli_publish import check_publish_on_run
+
     layout_root = resolve_warehouse(warehouse)
+    targets = load_targets()
+    check_publish_on_run(targets)  # before anything is recorded or applied
     if rebuild or requested_by or reason:
         from siheyuan.rebuild import request_rebuild
         from siheyuan.runlock import WarehouseBusy
@@ -196,7 +201,36 @@ def run(
         except (ValueError, WarehouseBusy) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-    sys.exit(_run(resolve_landing(landing), layout_root))
+    sys.exit(_run_and_publish(resolve_landing(landing), layout_root, targets))
+
+
+def _run_and_publish(landing: Path, warehouse: Path, targets: Targets) -> int:
+    """``_run``, then — when ``targets.yml`` says so — the new version to PostgreSQL too.
+
+    Done here, after the run's lock is released, rather than as a step of the Dagster job: a
+    failed step would fail the run (reported as "CURRENT unchanged" although the version is
+    committed), and the copy into PostgreSQL needs only the immutable version folder, not the
+    warehouse lock the next run waits for. A failure is one masked line naming the target and
+    exit 3 (``POSTGRES_FAILED_EXIT``); ``siheyuan publish`` retries.
+    """
+    from siheyuan.cli_publish import publish_after_run
+    from siheyuan.publish import read_current
+    from siheyuan.targets import POSTGRES_FAILED_EXIT
+
+    layout = WarehouseLayout(warehouse)
+    before = read_current(layout)
+    code = _run(landing, warehouse)
+    after = read_current(layout)
+    if code or not targets.postgres.publish_on_run or after is None or after == before:
+        return code
+    failure = publish_after_run(targets, warehouse, after)
+    if failure is None:
+        return code
+    click.echo(
+        f"error: {failure} ({after} stays current in the warehouse; retry: siheyuan publish)",
+        err=True,
+    )
+    return POSTGRES_FAILED_EXIT
 
 
 @main.command()

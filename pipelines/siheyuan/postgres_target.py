@@ -36,7 +36,6 @@ from siheyuan.db_sources import masked_url
 CONSUMERS = ("police", "civil_affairs", "health", "hr", "analytics")
 AUDIT_SCHEMA = "siheyuan_audit"
 VERSION_PREFIX = "siheyuan_"
-URL_ENV = "SIHEYUAN_POSTGRES_URL"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _VERSION = re.compile(r"^v[0-9]+$")
 _CHUNK_ROWS = 50_000
@@ -369,8 +368,11 @@ def publish_to_postgres(url: str, warehouse: Path, version: str | None = None) -
     audit = _audit_record(folder, manifest)
     name = manifest["version"]
     schema = version_schema(name)
-    engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
+    shown = masked_url(sqlalchemy_url(url))
+    engine = None
     try:
+        # inside the try: a malformed URL's error may quote it, password and all
+        engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
         with engine.connect() as conn:
             raw = conn.connection.driver_connection
             with conn.begin():
@@ -396,13 +398,13 @@ def publish_to_postgres(url: str, warehouse: Path, version: str | None = None) -
     except PostgresTargetError:
         raise
     except Exception as exc:  # driver errors may echo the URL: show it masked
-        message = str(exc).replace(url, masked_url(sqlalchemy_url(url)))
+        message = str(exc).replace(url, shown).replace(sqlalchemy_url(url), shown)
         raise PostgresTargetError(
-            f"publish of {name} to {masked_url(sqlalchemy_url(url))} failed: "
-            f"{type(exc).__name__}: {message}"
+            f"publish of {name} to {shown} failed: {type(exc).__name__}: {message}"
         ) from exc
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     return PostgresPublish(
         name,
         schema,

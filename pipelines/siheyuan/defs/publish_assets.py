@@ -1,4 +1,9 @@
-"""Publish: the marts become a new version under ``published/`` and CURRENT moves to it."""
+"""Publish: the marts become a new version under ``published/`` and CURRENT moves to it.
+
+Loading PostgreSQL is not a step here but ``siheyuan run``'s (``targets.yml``,
+``publish_on_run``): a failed step would fail a run whose version is already committed, and the
+copy needs only the version folder, not the run lock (docs/consumers.md, "PostgreSQL").
+"""
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
