@@ -25,9 +25,15 @@ SEED = 7
 
 
 def read_features(database: Path) -> pa.Table:
-    """int_person_link_features of a warehouse database (opened read-only)."""
+    """int_person_link_features of a warehouse database (opened read-only), in link_id order.
+
+    The order is asked for: random sampling for u depends on it, and the table's own row order
+    is not fixed (a re-train of the same warehouse must write the same file).
+    """
     with duckdb.connect(str(database), read_only=True) as conn:
-        return conn.sql("select * from intermediate.int_person_link_features").to_arrow_table()
+        return conn.sql(
+            "select * from intermediate.int_person_link_features order by link_id"
+        ).to_arrow_table()
 
 
 def prior_from_ids(features: pa.Table) -> float:
