@@ -89,6 +89,11 @@ class BatchOutcome:
         )
 
 
+def source_keys(contract: SourceContract, rows: list[RawRow]) -> list[str | None]:
+    """Each row's source key (None when a key part is empty), in row order."""
+    return [contract.source_key(row.values) for row in rows]
+
+
 @dataclass
 class CheckedBatch:
     accepted: list[tuple[RawRow, str, str | None]]  # row, source key, normalised op
@@ -96,20 +101,26 @@ class CheckedBatch:
     duplicates: int
 
 
-def check_rows(contract: SourceContract, rows: list[RawRow]) -> CheckedBatch:
+def check_rows(
+    contract: SourceContract, rows: list[RawRow], keys: list[str | None] | None = None
+) -> CheckedBatch:
     """Row-level rules: key present, required values present, operation known, duplicates.
 
     An exact repeat of a row (same key, same values) is collapsed and counted. In a snapshot, a key
     that repeats with different content keeps its last row and quarantines the earlier ones, so
     the record neither disappears nor silently changes; in a delta, repeats are successive changes
-    and all are kept in file order.
+    and all are kept in file order. ``keys`` are the rows' source keys when the caller has them
+    already (``source_keys``): they are worked out once per batch, not once per check.
     """
     accepted: list[tuple[RawRow, str, str | None]] = []
     quarantined: list[RowProblem] = []
     duplicates = 0
     seen: dict[str, int] = {}  # key -> index in accepted
-    for row in rows:
-        key = contract.source_key(row.values)
+    if keys is None:
+        keys = source_keys(contract, rows)
+    # per batch, not per row: the contract's properties build their lists on every access
+    required = [c for c in contract.required_columns if c not in contract.key.columns]
+    for row, key in zip(rows, keys, strict=True):
         if key is None:
             quarantined.append(
                 RowProblem(
@@ -134,13 +145,9 @@ def check_rows(contract: SourceContract, rows: list[RawRow]) -> CheckedBatch:
                 )
                 continue
         # A delete needs only its key and operation: departments often send nothing else.
-        empty = [
-            c
-            for c in contract.required_columns
-            if c not in contract.key.columns
-            and op != "delete"
-            and not (row.values.get(c) or "").strip()
-        ]
+        empty = (
+            [c for c in required if not (row.values.get(c) or "").strip()] if op != "delete" else []
+        )
         if empty:
             quarantined.append(
                 RowProblem(
@@ -287,8 +294,13 @@ def _raw_arrow(
         "_op": pa.array([op for _, _, op in checked.accepted], pa.string()),
     }
     assert list(columns) == [name for name, _ in LINEAGE_COLUMNS]
+    # one conversion of the rows' value dicts in Arrow (C++), not a Python list per column
+    values = pa.Table.from_pylist(
+        [r.values for r, _, _ in checked.accepted],
+        schema=pa.schema([(c, pa.string()) for c in contract.column_names]),
+    )
     for c in contract.column_names:
-        columns[c] = pa.array([r.values.get(c) for r, _, _ in checked.accepted], pa.string())
+        columns[c] = values.column(c)
     return pa.table(columns)
 
 
@@ -332,7 +344,8 @@ def gate_file(
     else:
         result = read_batch(contract, f.path)
     structure = gate.structural(contract, result)
-    checked = check_rows(contract, structure.rows)
+    keys = source_keys(contract, structure.rows)
+    checked = check_rows(contract, structure.rows, keys)
     problems = sorted(
         result.problems + structure.garbled + checked.quarantined, key=lambda p: p.row_number
     )
@@ -365,6 +378,7 @@ def gate_file(
             reports_root,
             overrides_for(conn, f.sha256),
             [gate.intake_passed(), structure.check],
+            keys,
         )
     except BatchRejected as exc:
         gated.rejection = exc

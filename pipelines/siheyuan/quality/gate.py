@@ -68,10 +68,14 @@ def judge(
     reports_root: Path | None,
     overrides: dict[str, Override],
     earlier: list[CheckResult],
+    keys: list[str | None] | None = None,
 ) -> list[CheckResult]:
-    """The batch-level verdict; raises :class:`GateRejected` naming the first blocking failure."""
+    """The batch-level verdict; raises :class:`GateRejected` naming the first blocking failure.
+
+    ``keys``: the rows' source keys, when the caller worked them out already.
+    """
     settings = load_settings(contract.dataset)
-    frame = semantic.batch_frame(contract, settings, rows, extract_date)
+    frame = semantic.batch_frame(contract, settings, rows, extract_date, keys)
     checks = [
         *earlier,
         _quarantine_share(contract, received, quarantined),

@@ -70,13 +70,22 @@ def _derive(rule: DerivedColumn, raw: str | None, extract_date: date, formats) -
 
 
 def batch_frame(
-    contract: SourceContract, settings: QualitySettings, rows: list[RawRow], extract_date: date
+    contract: SourceContract,
+    settings: QualitySettings,
+    rows: list[RawRow],
+    extract_date: date,
+    keys: list[str | None] | None = None,
 ) -> pd.DataFrame:
-    """Non-sensitive columns, the source key and the derived columns — never a sensitive value."""
+    """Non-sensitive columns, the source key and the derived columns — never a sensitive value.
+
+    ``keys``: the rows' source keys when the caller has them (else worked out here).
+    """
     sensitive = contract.sensitive_columns
     keep = [c for c in contract.column_names if c not in sensitive]
     data: dict[str, list[Any]] = {c: [r.values.get(c) for r in rows] for c in keep}
-    data[SOURCE_KEY] = [contract.source_key(r.values) for r in rows]
+    data[SOURCE_KEY] = (
+        list(keys) if keys is not None else [contract.source_key(r.values) for r in rows]
+    )
     declared = {c.name: c.formats for c in contract.columns}
     for name, rule in settings.derived.items():
         when = rule.when_column
