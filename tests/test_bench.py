@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from siheyuan.bench import (
     STAGES,
     RssSampler,
+    RunTiming,
     calibrate_change_scale,
     dbt_stage,
     dbt_windows,
@@ -55,6 +56,18 @@ def test_steps_map_to_stages() -> None:
 def test_overlapping_windows_count_once() -> None:
     assert union_seconds([(0.0, 2.0), (1.0, 3.0), (5.0, 6.0), (5.5, 5.7)]) == pytest.approx(4.0)
     assert union_seconds([]) == 0.0
+
+
+def test_other_time_counts_the_dbt_op_whole() -> None:
+    t = RunTiming("r", "published", 10, wall_seconds=100.0, peak_rss_bytes=1)
+    t.stages = {st: {"wall_seconds": 0.0} for st in STAGES}
+    t.stages["ingest"]["wall_seconds"] = 20.0
+    t.stages["publish"]["wall_seconds"] = 10.0
+    # two dbt threads: checks and golden overlap, their sum (70) exceeds the op (60)
+    t.stages["checks"]["wall_seconds"] = 30.0
+    t.stages["golden"]["wall_seconds"] = 40.0
+    t.dbt_op_seconds = 60.0
+    assert t.other_seconds == pytest.approx(10.0)
 
 
 def test_dbt_windows_use_the_execute_phase() -> None:

@@ -177,12 +177,19 @@ class RunTiming:
     peak_rss_bytes: int
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     dbt_overhead_seconds: float = 0.0
+    dbt_op_seconds: float = 0.0
 
     @property
     def other_seconds(self) -> float:
-        """Run time outside the stages and the dbt op's overhead (planning, definitions, locks)."""
-        staged = sum(s["wall_seconds"] for s in self.stages.values())
-        return max(0.0, self.wall_seconds - staged - self.dbt_overhead_seconds)
+        """Run time outside the ingest and publish steps and the dbt op (planning, definitions,
+        locks). The dbt op counts whole: its stages overlap (two threads), their sum does not."""
+        steps = sum(
+            self.stages.get(st, {}).get("wall_seconds", 0.0) for st in ("ingest", "publish")
+        )
+        dbt = self.dbt_op_seconds or sum(
+            s["wall_seconds"] for st, s in self.stages.items() if st not in ("ingest", "publish")
+        )
+        return max(0.0, self.wall_seconds - steps - dbt)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -191,6 +198,7 @@ class RunTiming:
             "source_rows": self.source_rows,
             "wall_seconds": round(self.wall_seconds, 3),
             "peak_rss_mb": round(self.peak_rss_bytes / 2**20, 1),
+            "dbt_op_seconds": round(self.dbt_op_seconds, 3),
             "dbt_overhead_seconds": round(self.dbt_overhead_seconds, 3),
             "other_seconds": round(self.other_seconds, 3),
             "stages": self.stages,
@@ -219,19 +227,20 @@ def timed_run(landing: Path, warehouse: Path, label: str) -> RunTiming:
     rows = sum(int(b.get("rows_received") or 0) for b in report.batches)
     peak = sampler.peak([(started, ended)])
     timing = RunTiming(label, report.status, rows, ended - started, peak)
-    dbt_covered = 0.0
     for stage in STAGES:
         wins = windows.get(stage, [])
         secs = union_seconds(wins)
-        if stage not in ("ingest", "publish"):
-            dbt_covered += secs
         timing.stages[stage] = {
             "wall_seconds": round(secs, 3),
             "rows_per_second": round(rows / secs, 1) if secs > 0 else 0.0,
             "peak_rss_mb": round(sampler.peak(wins) / 2**20, 1) if wins else 0.0,
         }
     if dbt_op is not None:
-        timing.dbt_overhead_seconds = max(0.0, (dbt_op[1] - dbt_op[0]) - dbt_covered)
+        # dbt's two threads overlap nodes of different stages: the union of all dbt windows,
+        # not the sum of the stages, is what the op spent in nodes
+        nodes = [w for st in STAGES if st not in ("ingest", "publish") for w in windows.get(st, [])]
+        timing.dbt_op_seconds = dbt_op[1] - dbt_op[0]
+        timing.dbt_overhead_seconds = max(0.0, timing.dbt_op_seconds - union_seconds(nodes))
     return timing
 
 
