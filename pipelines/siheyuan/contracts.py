@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -208,17 +208,22 @@ class SourceContract(_Strict):
     def is_database(self) -> bool:
         return self.database is not None
 
-    @property
+    # cached: the readers and the gate ask for these once per row (a contract is frozen)
+    @cached_property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    @property
+    @cached_property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 
-    @property
+    @cached_property
     def sensitive_columns(self) -> set[str]:
         return {c.name for c in self.columns if c.sensitive}
+
+    @cached_property
+    def _integer_key_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.columns if c.type == "integer")
 
     @property
     def file_regex(self) -> re.Pattern[str]:
@@ -237,14 +242,14 @@ class SourceContract(_Strict):
         written ``01`` one month and ``1`` the next (a text cell, then a number cell) is the
         same member, and a different key would end the record and start a new one.
         """
-        types = {c.name: c.type for c in self.columns}
+        integers = self._integer_key_columns
         parts = []
         for col in self.key.columns:
             value = record.get(col)
             if value is None or not str(value).strip():
                 return None
             part = str(value).strip()
-            if types.get(col) == "integer" and part.isascii() and part.isdigit():
+            if col in integers and part.isascii() and part.isdigit():
                 part = str(int(part))
             parts.append(part)
         return self.key.separator.join(parts)
