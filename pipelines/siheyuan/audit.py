@@ -29,7 +29,7 @@ import duckdb
 
 from siheyuan.linking.config import SETTINGS_PATH as LINKING_SETTINGS
 from siheyuan.linking.predict import MODEL_PATH
-from siheyuan.report import batch_ledger, read_checks
+from siheyuan.report import batch_ledger, read_checks, rows_in_xref
 from siheyuan.settings import project_root
 from siheyuan.standardise.incremental import std_version
 from siheyuan.warehouse import table_exists
@@ -159,22 +159,7 @@ def _rows_in_xref(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Accepted rows per batch whose record is in the marts' xref (what this version publishes)."""
     if not table_exists(conn, "marts", "resident_source_xref"):
         return {}
-    counts: dict[str, int] = {}
-    datasets = [
-        r[0]
-        for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'"
-        ).fetchall()
-    ]
-    for dataset in datasets:
-        for batch_id, n in conn.execute(
-            f'SELECT r._batch_id, count(*) FROM raw."{dataset}" r WHERE r._source_key IN '
-            "(SELECT source_key FROM marts.resident_source_xref WHERE source_dataset = ?) "
-            "GROUP BY 1",
-            [dataset],
-        ).fetchall():
-            counts[batch_id] = int(n)
-    return counts
+    return rows_in_xref(conn, "marts.resident_source_xref")
 
 
 def row_accounting(conn: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:

@@ -15,7 +15,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -674,15 +676,7 @@ def explain(resident_id: str, warehouse: Path | None, as_json: bool, version: st
     from siheyuan.explain import format_text
 
     layout = _existing_warehouse(warehouse)
-    try:
-        result = _read_or_exit(lambda: build(layout, resident_id, version))
-    except (FileNotFoundError, LookupError) as exc:
-        click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
-        sys.exit(1)
-    if as_json:
-        _print_json(result)
-    else:
-        click.echo(format_text(result))
+    _answer(lambda: build(layout, resident_id, version), format_text, as_json)
 
 
 @main.command()
@@ -709,23 +703,33 @@ def asof(
     if building_id is None and resident_id is None and household_id is None:
         raise click.UsageError("give --building, --resident or --household (or several)")
     layout = _existing_warehouse(warehouse)
+    _answer(
+        lambda: answer(
+            layout,
+            day.date(),
+            building_id=building_id,
+            resident_id=resident_id,
+            household_id=household_id,
+        ),
+        format_text,
+        as_json,
+    )
+
+
+def _answer(
+    read: Callable[[], dict[str, Any]], as_text: Callable[[dict[str, Any]], str], as_json: bool
+) -> None:
+    """Print what ``read`` answers from the warehouse, as JSON or text; exit 1 with one line
+    when there is nothing to answer from (no run yet, no such resident or version)."""
     try:
-        result = _read_or_exit(
-            lambda: answer(
-                layout,
-                day.date(),
-                building_id=building_id,
-                resident_id=resident_id,
-                household_id=household_id,
-            )
-        )
-    except FileNotFoundError as exc:
+        result = _read_or_exit(read)
+    except (FileNotFoundError, LookupError) as exc:
         click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
         sys.exit(1)
     if as_json:
         _print_json(result)
     else:
-        click.echo(format_text(result))
+        click.echo(as_text(result))
 
 
 @main.command()

@@ -129,6 +129,14 @@ def _rows_in_xref(conn: duckdb.DuckDBPyConnection, xref: Path | None) -> dict[st
     """Accepted rows per batch whose (dataset, source key) is in the published xref."""
     if xref is None or not xref.exists():
         return {}
+    return rows_in_xref(conn, "read_parquet(?)", [str(xref)])
+
+
+def rows_in_xref(
+    conn: duckdb.DuckDBPyConnection, xref_sql: str, params: list[object] | None = None
+) -> dict[str, int]:
+    """Accepted rows per batch whose (dataset, source key) is in ``xref_sql`` (a table or a
+    table function with ``params``): the published file here, the marts in the audit."""
     counts: dict[str, int] = {}
     datasets = [
         r[0]
@@ -139,8 +147,8 @@ def _rows_in_xref(conn: duckdb.DuckDBPyConnection, xref: Path | None) -> dict[st
     for dataset in datasets:
         for batch_id, n in conn.execute(
             f'SELECT r._batch_id, count(*) FROM raw."{dataset}" r WHERE r._source_key IN '
-            "(SELECT source_key FROM read_parquet(?) WHERE source_dataset = ?) GROUP BY 1",
-            [str(xref), dataset],
+            f"(SELECT source_key FROM {xref_sql} WHERE source_dataset = ?) GROUP BY 1",
+            [*(params or []), dataset],
         ).fetchall():
             counts[batch_id] = int(n)
     return counts
