@@ -33,6 +33,7 @@ from siheyuan.cli_bench import bench
         ("model.siheyuan.stg_police__hukou", "standardise"),
         ("model.siheyuan.int_std__names", "standardise"),
         ("model.siheyuan.int_addresses", "standardise"),
+        ("model.siheyuan.int_person_records", "standardise"),
         ("model.siheyuan.int_person_match_pairs", "resolve"),
         ("model.siheyuan.int_person_clusters", "resolve"),
         ("model.siheyuan.int_resident_ids", "resolve"),
@@ -133,6 +134,7 @@ def test_calibration_finds_a_smaller_month(tmp_path: Path) -> None:
     assert abs(best["share"] - 0.01) < 0.25 * 0.01
 
 
+@pytest.mark.bench
 @pytest.mark.skipif(os.environ.get("RUN_BENCH") != "1", reason="benchmark: set RUN_BENCH=1 to run")
 def test_tiny_bench_reports_every_stage(tmp_path: Path) -> None:
     result = CliRunner().invoke(

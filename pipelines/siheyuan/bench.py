@@ -32,7 +32,7 @@ STAGES = ("ingest", "checks", "standardise", "resolve", "golden", "publish")
 
 #: dbt models of the resolve stage (the rest of intermediate and the marts are golden)
 RESOLVE_MODELS = ("int_resident_ids", "int_resident_anchors", "int_resident_links")
-STANDARDISE_MODELS = ("int_addresses",)
+STANDARDISE_MODELS = ("int_addresses", "int_person_records")  # standardised person rows
 
 Window = tuple[float, float]
 

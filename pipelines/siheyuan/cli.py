@@ -277,12 +277,22 @@ def demo(persons: int, seed: int, folder: Path, warehouse: Path | None) -> None:
     show_default=True,
     help="Month of changes to write (2 = the month after the first extract).",
 )
-def generate(persons: int, seed: int, out: Path, round_no: int) -> None:
+@click.option(
+    "--change-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Multiply the monthly change rates (world.yml change_scaled_rates) of the months "
+    "replayed; 0.2 is about a fifth of the usual changes.",
+)
+def generate(persons: int, seed: int, out: Path, round_no: int, change_scale: float) -> None:
     """Write the five department extracts for a generated population (and the ground truth)."""
     from siheyuan.generate import generate_sample
 
     with err.status(f"generating {persons:,} persons, round {round_no}…", spinner="dots"):
-        summary = generate_sample(persons=persons, seed=seed, out=out, round_no=round_no)
+        summary = generate_sample(
+            persons=persons, seed=seed, out=out, round_no=round_no, change_scale=change_scale
+        )
     table = Table(title=f"Generated round {round_no}", title_justify="left")
     table.add_column("file")
     table.add_column("dataset")
