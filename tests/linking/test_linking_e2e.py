@@ -15,6 +15,9 @@ import pytest
 from click.testing import CliRunner
 from siheyuan.cli import main
 from siheyuan.generate import generate_sample
+from siheyuan.linking.config import linking_settings
+from siheyuan.linking.model import MODEL_COLUMNS
+from siheyuan.linking.predict import load_model, score_pairs
 from siheyuan.runner import run_job
 
 PERSONS = 1500
@@ -167,6 +170,7 @@ def test_a_stewards_decision_is_applied_by_later_runs_and_kept(linked):
     # the next month's batches: the decision holds without anyone repeating it
     generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=2)
     assert run_job(out / "landing", warehouse).status == "published"
+    _assert_scored_incrementally_as_a_full_prediction(warehouse)
     assert _q(warehouse, sql, [ds, key]) != _q(warehouse, sql, [other_ds, other_key])
     assert _q(warehouse, "select count(*) from meta.link_decision")[0][0] == 1
     queued = CliRunner().invoke(main, ["review", "--warehouse", str(warehouse), "--json"])
@@ -174,6 +178,27 @@ def test_a_stewards_decision_is_applied_by_later_runs_and_kept(linked):
     assert not ID18.search(queued.output)
     explained = CliRunner().invoke(main, ["explain", rid, "--warehouse", str(warehouse)])
     assert "steward Li" in explained.output or explained.exit_code == 1
+
+
+def _assert_scored_incrementally_as_a_full_prediction(warehouse: Path) -> None:
+    """The run scored only its changed records, and its pairs are those of scoring everyone."""
+    (mode, delta, records), *others = _q(
+        warehouse,
+        "select mode, delta_records, count(*) filter (where kind = 'record') "
+        "from intermediate.int_person_pair_cache group by all",
+    )
+    assert not others and mode == "incremental" and 0 < delta < records // 4
+    with duckdb.connect(str(warehouse / "siheyuan.duckdb"), read_only=True) as conn:
+        features = conn.sql(
+            f"select {', '.join(MODEL_COLUMNS)} from intermediate.int_person_link_features "
+            "order by link_id"
+        ).to_arrow_table()
+        stored = conn.sql(
+            "select * from intermediate.int_person_match_pairs order by link_id_l, link_id_r"
+        ).to_arrow_table()
+    full = score_pairs(features, load_model(), linking_settings().review_weight)
+    assert stored.num_rows > 20
+    assert stored.to_pylist() == full.to_pylist()
 
 
 def test_a_must_link_merges_two_residents_and_the_larger_keeps_its_id(linked):

@@ -19,6 +19,18 @@ from siheyuan.settings import ConfigurationError
 SETTINGS_PATH = Path(__file__).with_name("linking.yml")
 
 
+class IncrementalSettings(BaseModel):
+    """``linking.yml`` → ``incremental``: the pair cache of ``siheyuan.linking.incremental``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    #: pairs are cached down to review_weight - margin_weight (match-weight bits)
+    margin_weight: float = Field(3.0, gt=0)
+    #: above this share of changed records the run predicts everything from scratch
+    max_delta_share: float = Field(0.25, gt=0, le=1)
+
+
 class LinkingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,6 +41,7 @@ class LinkingSettings(BaseModel):
     distinct_within: list[str] = Field(default_factory=list)
     m_floor: dict[str, float] = Field(default_factory=dict)
     backend: BackendSettings = Field(default_factory=BackendSettings)
+    incremental: IncrementalSettings = Field(default_factory=IncrementalSettings)
 
     @model_validator(mode="after")
     def _ordered(self) -> LinkingSettings:
