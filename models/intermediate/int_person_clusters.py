@@ -4,13 +4,15 @@ Python because the clustering is: edge by edge, strongest first, refusing a merg
 two valid ID numbers (or a steward's cannot-link pair, or two records of a dataset that lists each
 person once) in one cluster — a rule connected components cannot express. Reads the features, the
 scored pairs and the stewards' decisions (meta.link_decision, latest per pair); see the module
-docstring there for the order and the review reasons.
+docstring there for the order and the review reasons. Only components that changed since the
+last run are clustered again (siheyuan.linking.resolve, component_hash).
 """
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     from siheyuan.linking.config import linking_settings
+    from siheyuan.linking.incremental import previous_table
     from siheyuan.linking.resolve import resolve
 
     features = (
@@ -29,4 +31,6 @@ def model(dbt, session):
         )
         .to_arrow_table()
     )
-    return resolve(features, pairs, decisions, linking_settings().thresholds())
+    # last run's outcome: components whose contents did not change keep it (component_hash)
+    previous = previous_table(session, str(dbt.this))
+    return resolve(features, pairs, decisions, linking_settings().thresholds(), previous)

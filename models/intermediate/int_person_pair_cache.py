@@ -13,7 +13,7 @@ frequencies moved too far); int_person_match_pairs is the pairs at or above the 
 def model(dbt, session):
     dbt.config(materialized="table")
     from siheyuan.linking.config import linking_settings
-    from siheyuan.linking.incremental import previous_cache, score_with_cache
+    from siheyuan.linking.incremental import previous_table, score_with_cache
     from siheyuan.linking.model import MODEL_COLUMNS
     from siheyuan.linking.predict import load_model
 
@@ -24,7 +24,7 @@ def model(dbt, session):
         features,
         load_model(),
         settings.review_weight,
-        previous_cache(session, str(dbt.this)),
+        previous_table(session, str(dbt.this)),
         settings.incremental,
         settings.backend,
     )

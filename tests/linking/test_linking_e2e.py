@@ -18,6 +18,7 @@ from siheyuan.generate import generate_sample
 from siheyuan.linking.config import linking_settings
 from siheyuan.linking.model import MODEL_COLUMNS
 from siheyuan.linking.predict import load_model, score_pairs
+from siheyuan.linking.resolve import resolve
 from siheyuan.runner import run_job
 
 PERSONS = 1500
@@ -181,7 +182,8 @@ def test_a_stewards_decision_is_applied_by_later_runs_and_kept(linked):
 
 
 def _assert_scored_incrementally_as_a_full_prediction(warehouse: Path) -> None:
-    """The run scored only its changed records, and its pairs are those of scoring everyone."""
+    """The run scored only its changed records and clustered only its changed components, and
+    its pairs and clusters are those of scoring and clustering everyone again."""
     (mode, delta, records), *others = _q(
         warehouse,
         "select mode, delta_records, count(*) filter (where kind = 'record') "
@@ -199,6 +201,22 @@ def _assert_scored_incrementally_as_a_full_prediction(warehouse: Path) -> None:
     full = score_pairs(features, load_model(), linking_settings().review_weight)
     assert stored.num_rows > 20
     assert stored.to_pylist() == full.to_pylist()
+    # the clusters kept from last run are those clustering everything again gives
+    with duckdb.connect(str(warehouse / "siheyuan.duckdb"), read_only=True) as conn:
+        features = conn.sql(
+            "select link_id, source_dataset, source_key, source_key_hash, id_number, id_conflict "
+            "from intermediate.int_person_link_features"
+        ).to_arrow_table()
+        decisions = conn.sql(
+            "select left_dataset, left_key_hash, right_dataset, right_key_hash, decision "
+            "from meta.link_decision qualify row_number() over "
+            "(partition by pair_id order by decided_at desc) = 1"
+        ).to_arrow_table()
+        clusters = conn.sql(
+            "select * from intermediate.int_person_clusters order by link_id"
+        ).to_arrow_table()
+    again = resolve(features, stored, decisions, linking_settings().thresholds())
+    assert clusters.to_pylist() == again.to_pylist()
 
 
 def test_a_must_link_merges_two_residents_and_the_larger_keeps_its_id(linked):

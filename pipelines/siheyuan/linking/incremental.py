@@ -329,8 +329,8 @@ def _cache_table(
     ).to_arrow_table()
 
 
-def previous_cache(session: Any, relation: str) -> pa.Table | None:
-    """The cache table the last run left (``relation``), or None before the first run."""
+def previous_table(session: Any, relation: str) -> pa.Table | None:
+    """The table a model left last run (``relation``, read before dbt replaces it), or None."""
     try:
         return session.sql(f"select * from {relation}").to_arrow_table()
     except duckdb.CatalogException:

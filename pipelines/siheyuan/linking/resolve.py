@@ -13,12 +13,25 @@ non-held link id, a held record is alone and queued beside that root. Those are 
 SQL statement; only the components that hold a pair or a decision (a few per cent of the records)
 go through ``cluster``. The split is exact: ``tests/linking/test_resolve.py`` compares it with
 ``cluster`` on every record.
+
+Between runs, the same argument goes one step further: a component whose records (in link-id
+order, by dataset and key), scored pairs, decisions and thresholds are all what they were last run
+gets last run's outcome, re-expressed in this run's link ids (row positions, whose order follows
+dataset and key in every run). ``component_hash`` says what a component was; only components whose
+hash is new go through ``cluster`` (``tests/linking/test_resolve.py`` compares a run from the
+previous table with a run from nothing).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from siheyuan.linking.cluster import Clustering, Decision, Pair, Record, Thresholds, cluster
 
 REVIEW_TYPE = pa.list_(
@@ -41,6 +54,7 @@ OUTPUT_SCHEMA = pa.schema(
         ("linked_to_link_id", pa.int64()),
         ("link_match_weight", pa.float64()),
         ("review", REVIEW_TYPE),
+        ("component_hash", pa.string()),
     ]
 )
 
@@ -85,7 +99,8 @@ select
     end as link_rule,
     cast(null as bigint) as linked_to_link_id,
     cast(null as double) as link_match_weight,
-    r.review
+    r.review,
+    cast(null as varchar) as component_hash
 from f
 left join groups as g on g.id_number = f.id_number
 left join review as r on r.left_id = f.link_id
@@ -122,15 +137,20 @@ order by d.ordinal
 
 
 def resolve(
-    features: pa.Table, pairs: pa.Table, decisions: pa.Table, thresholds: Thresholds
+    features: pa.Table,
+    pairs: pa.Table,
+    decisions: pa.Table,
+    thresholds: Thresholds,
+    previous: pa.Table | None = None,
 ) -> pa.Table:
     """One row per record: its cluster (a member's link_id), how it was linked, review pairs.
 
     ``features``: link_id, source_dataset, source_key, source_key_hash, id_number, id_conflict.
     ``pairs``: link_id_l, link_id_r, match_weight. ``decisions``: left_dataset, left_key_hash,
     right_dataset, right_key_hash, decision (must_link | cannot_link), the latest per pair.
-    A review pair is listed once, on its lower link_id; a record's review list is ordered by the
-    other record's link_id. Rows come in link_id order.
+    ``previous``: the last run's result (this function's output), whose unchanged components
+    are reused. A review pair is listed once, on its lower link_id; a record's review list is
+    ordered by the other record's link_id. Rows come in link_id order.
     """
     features = features.select([*_FEATURE_COLUMNS, "id_conflict"])
     pairs = pairs.select(["link_id_l", "link_id_r", "match_weight"])
@@ -175,13 +195,124 @@ def resolve(
         Decision(x, y, bool(m))
         for x, y, m in zip(d["left_id"], d["right_id"], d["must_link"], strict=True)
     ]
-    result = cluster(records, scored, found, thresholds)
-    active = _table(records, result)
-    out = pa.concat_tables([active, id_only.cast(OUTPUT_SCHEMA)])
-    return out.sort_by("link_id")
+    hashes = component_hashes(records, scored, found, thresholds)
+    reused = _reuse(records, hashes, previous)
+    redo = [r for r in records if r.link_id not in reused]
+    redo_ids = {r.link_id for r in redo}
+    result = cluster(
+        redo,
+        [x for x in scored if x.left in redo_ids],
+        [x for x in found if x.left in redo_ids],
+        thresholds,
+    )
+    active = _table(redo, result, hashes)
+    parts = [active, id_only.cast(OUTPUT_SCHEMA)]
+    if reused:
+        rows = [reused[lid] for lid in sorted(reused)]
+        parts.append(pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA))
+    return pa.concat_tables(parts).sort_by("link_id")
 
 
-def _table(records: list[Record], result: Clustering) -> pa.Table:
+@cache
+def _code_version() -> str:
+    """The clustering code: an outcome made by other code is never reused."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("cluster.py", "resolve.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def component_hashes(
+    records: list[Record], pairs: list[Pair], found: list[Decision], thresholds: Thresholds
+) -> dict[int, str]:
+    """Each record's component (shared ID numbers, pairs, decisions) as a hash of its contents.
+
+    Records are named by dataset and key, never by link id; they are listed in link-id order,
+    pairs by their records, decisions in the order they are applied, so two components with one
+    hash give ``cluster`` the same input up to an order-keeping renumbering.
+    """
+    parent = {r.link_id: r.link_id for r in records}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(x: int, y: int) -> None:
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+
+    first_of_id: dict[str, int] = {}
+    for r in records:
+        if r.id_number:
+            union(first_of_id.setdefault(r.id_number, r.link_id), r.link_id)
+    for x in pairs:
+        union(x.left, x.right)
+    for x in found:
+        union(x.left, x.right)
+    by_id = {r.link_id: r for r in records}
+    lines: dict[int, list[str]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: r.link_id):
+        lines[find(r.link_id)].append(f"r|{r.dataset}|{r.key}|{r.id_number}|{r.id_conflict}")
+
+    def name(x: int) -> str:
+        return f"{by_id[x].dataset}|{by_id[x].key}"
+
+    for x in sorted(pairs, key=lambda x: (x.left, x.right)):
+        lines[find(x.left)].append(f"p|{name(x.left)}|{name(x.right)}|{x.match_weight!r}")
+    for x in found:
+        lines[find(x.left)].append(f"d|{name(x.left)}|{name(x.right)}|{x.must_link}")
+    settings = (
+        f"{_code_version()}|{thresholds.auto_link_weight!r}|{thresholds.review_weight!r}|"
+        f"{thresholds.ambiguity_margin!r}|{sorted(thresholds.distinct_within)}"
+    )
+    digest = {
+        root: hashlib.sha256("\n".join([settings, *body]).encode()).hexdigest()[:24]
+        for root, body in lines.items()
+    }
+    return {r.link_id: digest[find(r.link_id)] for r in records}
+
+
+def _reuse(
+    records: list[Record], hashes: dict[int, str], previous: pa.Table | None
+) -> dict[int, dict[str, object]]:
+    """Rows of this run for records whose component is unchanged, from the previous run's rows."""
+    if previous is None or "component_hash" not in previous.column_names:
+        return {}
+    wanted = set(hashes.values())
+    mask = pc.is_in(previous.column("component_hash"), pa.array(list(wanted)))
+    old_rows = previous.filter(mask).to_pylist()
+    if not old_rows:
+        return {}
+    now = {(r.dataset, r.key): r.link_id for r in records}
+    old_to_new: dict[int, int] = {}
+    for row in old_rows:
+        lid = now.get((row["source_dataset"], row["source_key"]))
+        if lid is not None and hashes[lid] == row["component_hash"]:
+            old_to_new[row["link_id"]] = lid
+    out: dict[int, dict[str, object]] = {}
+    for row in old_rows:
+        lid = old_to_new.get(row["link_id"])
+        if lid is None:
+            continue
+        linked_to = row["linked_to_link_id"]
+        review = row["review"]
+        out[lid] = {
+            **row,
+            "link_id": lid,
+            "cluster_link_id": old_to_new[row["cluster_link_id"]],
+            "linked_to_link_id": None if linked_to is None else old_to_new[linked_to],
+            "review": None
+            if review is None
+            else [{**i, "other_link_id": old_to_new[i["other_link_id"]]} for i in review],
+        }
+    return out
+
+
+def _table(records: list[Record], result: Clustering, hashes: dict[int, str]) -> pa.Table:
     """The clustered records as rows of ``OUTPUT_SCHEMA``."""
     review: dict[int, list[dict[str, object]]] = {}
     for item in result.review:
@@ -201,4 +332,5 @@ def _table(records: list[Record], result: Clustering) -> pa.Table:
         rows["linked_to_link_id"].append(a.linked_to)
         rows["link_match_weight"].append(a.link_weight)
         rows["review"].append(review.get(r.link_id))
+        rows["component_hash"].append(hashes[r.link_id])
     return pa.table(rows, schema=OUTPUT_SCHEMA)
