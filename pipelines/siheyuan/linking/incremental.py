@@ -20,7 +20,8 @@ lift it (by ``log2(tf_old / tf_new)`` bits at the exact-name level), so before s
 measures the largest such rise over every name held by two unchanged records and checks that the
 cache stays complete above the review weight; the cache's floor then moves up by that rise. When
 it would reach the review weight, or the delta is large, or the model, its thresholds or the
-cache's own layout changed, the run predicts everything from scratch, which also resets the floor.
+cache's own layout, the scoring code or Splink changed, the run predicts everything from scratch,
+which also resets the floor.
 
 The result is the same set of pairs at or above the review weight, with the same weights and
 blocking rules, as a full prediction (``tests/linking/test_incremental.py`` compares the two on
@@ -33,6 +34,8 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -64,9 +67,20 @@ class CacheOutcome:
 
 
 def fingerprint(model: dict[str, Any], review_weight: float, margin: float) -> str:
-    """What the cached weights were made with: the model, the floor, the layout."""
+    """What the cached weights were made with: the model, the floor, the scoring code, Splink."""
+    here = Path(__file__).resolve().parent
+    code = hashlib.sha256()
+    for name in ("incremental.py", "predict.py", "backend.py"):
+        code.update((here / name).read_bytes())
     blob = json.dumps(
-        {"model": model, "floor": review_weight, "margin": margin, "layout": CACHE_LAYOUT},
+        {
+            "model": model,
+            "floor": review_weight,
+            "margin": margin,
+            "layout": CACHE_LAYOUT,
+            "code": code.hexdigest(),
+            "splink": version("splink"),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
