@@ -86,13 +86,13 @@ def fingerprint(model: dict[str, Any], review_weight: float, margin: float) -> s
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _tf_columns(model: dict[str, Any]) -> set[str]:
-    return {
-        level["tf_adjustment_column"]
+def _tf_levels(model: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        level
         for comp in model["comparisons"]
         for level in comp["comparison_levels"]
         if level.get("tf_adjustment_column")
-    }
+    ]
 
 
 _STATE_SQL = f"""
@@ -119,8 +119,11 @@ def score_with_cache(
     ``int_person_match_pairs`` of a full prediction); the others are kept for the next run.
     """
     settings = settings or IncrementalSettings()
-    if _tf_columns(model) - {TF_COLUMN}:
+    tf_levels = _tf_levels(model)
+    if {level["tf_adjustment_column"] for level in tf_levels} - {TF_COLUMN}:
         raise ValueError(f"the pair cache handles term frequencies of {TF_COLUMN} only")
+    # a weight moves by tf_adjustment_weight * log2(tf_old / tf_new) when a frequency moves
+    tf_weight = max((level.get("tf_adjustment_weight", 1.0) for level in tf_levels), default=0.0)
     floor = review_weight - settings.margin_weight
     fp = fingerprint(model, review_weight, settings.margin_weight)
     conn = duckdb.connect()
@@ -132,6 +135,7 @@ def score_with_cache(
         if reason is None:
             conn.register("previous", previous)
             delta, rise = _delta_and_rise(conn)
+            rise *= tf_weight
             complete_above = max(floor, _previous_complete_above(conn) + rise)
             if delta > settings.max_delta_share * max(1, state.num_rows):
                 reason = f"{delta} changed records, over max_delta_share"
