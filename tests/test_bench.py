@@ -160,3 +160,10 @@ def test_tiny_bench_reports_every_stage(tmp_path: Path) -> None:
     assert 0 < data["round_2_change_scale"] < 1
     assert 0 < data["round_2_file_changed_share"] < 0.05
     assert "resolve" in result.output
+    # round 1 scores everyone, round 2 only what changed
+    first, second = (run["resolve"] for run in data["runs"])
+    assert first["scoring_mode"] == "full" and first["changed_records"] == first["records"]
+    assert second["scoring_mode"] == "incremental"
+    assert 0 < second["changed_records"] < second["records"] // 4
+    assert "int_person_pair_cache" in second["models"]
+    assert "scoring incremental" in result.output

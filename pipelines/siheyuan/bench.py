@@ -178,6 +178,8 @@ class RunTiming:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
     dbt_overhead_seconds: float = 0.0
     dbt_op_seconds: float = 0.0
+    #: how the resolve stage went: scoring mode, changed records, its models' seconds
+    resolve: dict[str, Any] = field(default_factory=dict)
 
     @property
     def other_seconds(self) -> float:
@@ -202,6 +204,7 @@ class RunTiming:
             "dbt_overhead_seconds": round(self.dbt_overhead_seconds, 3),
             "other_seconds": round(self.other_seconds, 3),
             "stages": self.stages,
+            "resolve": self.resolve,
         }
 
 
@@ -235,6 +238,7 @@ def timed_run(landing: Path, warehouse: Path, label: str) -> RunTiming:
             "rows_per_second": round(rows / secs, 1) if secs > 0 else 0.0,
             "peak_rss_mb": round(sampler.peak(wins) / 2**20, 1) if wins else 0.0,
         }
+    timing.resolve = resolve_work(warehouse, run_results)
     if dbt_op is not None:
         # dbt's two threads overlap nodes of different stages: the union of all dbt windows,
         # not the sum of the stages, is what the op spent in nodes
@@ -242,6 +246,29 @@ def timed_run(landing: Path, warehouse: Path, label: str) -> RunTiming:
         timing.dbt_op_seconds = dbt_op[1] - dbt_op[0]
         timing.dbt_overhead_seconds = max(0.0, timing.dbt_op_seconds - union_seconds(nodes))
     return timing
+
+
+def resolve_work(warehouse: Path, run_results: dict[str, Any]) -> dict[str, Any]:
+    """What the resolve stage did: full or incremental scoring, how many records changed, how
+    many pairs were scored, and each resolve model's seconds (dbt's run_results)."""
+    from siheyuan.settings import WarehouseLayout
+    from siheyuan.warehouse import connect
+
+    out: dict[str, Any] = {"models": {}}
+    for r in run_results.get("results", []):
+        kind, _, name = r["unique_id"].partition(".")
+        name = name.rpartition(".")[2]
+        if kind == "model" and dbt_stage(r["unique_id"]) == "resolve":
+            out["models"][name] = round(float(r.get("execution_time") or 0.0), 3)
+    with connect(WarehouseLayout(warehouse).database, read_only=True) as conn:
+        rows = conn.sql(
+            "SELECT any_value(mode), any_value(delta_records), count(*) FILTER (WHERE kind = "
+            "'record'), count(*) FILTER (WHERE above_floor) "
+            "FROM intermediate.int_person_pair_cache"
+        ).fetchall()
+    mode, delta, records, pairs = rows[0]
+    out.update(scoring_mode=mode, changed_records=delta, records=records, scored_pairs=pairs)
+    return out
 
 
 def bare_splink(warehouse: Path) -> dict[str, Any]:

@@ -124,4 +124,12 @@ def bench(
         f"{result['round_2_to_round_1_time']:.1%} of round 1's time; "
         f"resolve / bare Splink = {result['resolve_to_bare_ratio']}"
     )
+    for run in result["runs"]:
+        work = run.get("resolve") or {}
+        if work.get("scoring_mode"):
+            models = ", ".join(f"{k} {v:.2f} s" for k, v in work["models"].items())
+            console.print(
+                f"{run['label']}: scoring {work['scoring_mode']}, {work['changed_records']:,} "
+                f"of {work['records']:,} records scored, {work['scored_pairs']:,} pairs; {models}"
+            )
     console.print(f"JSON: {result['path']}")
