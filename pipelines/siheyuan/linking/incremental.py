@@ -26,7 +26,7 @@ cache's own layout, the scoring code or Splink changed, the run predicts everyth
 which also resets the floor.
 
 The result is the same set of pairs at or above the review weight, with the same weights and
-blocking rules, as a full prediction (``tests/linking/test_incremental.py`` compares the two on
+blocking rules, as a full prediction (``tests/linking/test_pair_cache.py`` compares the two on
 random populations; ``docs/scaling.md`` has the argument and the measurements).
 """
 
