@@ -32,5 +32,5 @@ def model(dbt, session):
         .to_arrow_table()
     )
     # last run's outcome: components whose contents did not change keep it (component_hash)
-    previous = previous_table(session, str(dbt.this))
+    previous = previous_table(session, str(dbt.this), "component_hash is not null")
     return resolve(features, pairs, decisions, linking_settings().thresholds(), previous)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -45,7 +44,7 @@ import pyarrow as pa
 from siheyuan.linking.backend import BackendSettings, open_backend
 from siheyuan.linking.config import IncrementalSettings
 from siheyuan.linking.model import MODEL_COLUMNS
-from siheyuan.linking.predict import score_pairs
+from siheyuan.linking.predict import pairs_sql, score_pairs
 
 #: Bumped when the cache table's layout or meaning changes: an old cache is then ignored.
 CACHE_LAYOUT = 1
@@ -293,13 +292,8 @@ def _score_delta(
         name = f"scored_{kind}"
         conn.register(name, table)
         weights = ", ".join(c for c in table.column_names if c.startswith("mw_"))
-        if kind == "delta":
-            parts.append(
-                "select least(link_id_l, link_id_r) as link_id_l, "
-                "greatest(link_id_l, link_id_r) as link_id_r, match_weight, match_probability, "
-                f"{weights}, cast(match_key as integer) as blocking_rule from {name} "
-                "where link_id_l <> link_id_r"
-            )
+        if kind == "delta":  # a changed record also meets itself on the population side
+            parts.append(f"{pairs_sql(name, table.column_names)} where link_id_l <> link_id_r")
         else:
             parts.append(
                 "select least(c.link_id_l, c.link_id_r) as link_id_l, "
@@ -331,9 +325,8 @@ def _cache_table(
     """Record rows (what each record was) and pair rows (what each pair scored), one table."""
     weights = [c for c in pairs.column_names if c.startswith("mw_")]
     nulls = ", ".join(f"cast(null as double) as {w}" for w in weights)
-    complete = outcome.complete_above if math.isfinite(outcome.complete_above) else None
     consts = (
-        f"'{fp}' as fingerprint, {complete!r}::double as complete_above, "
+        f"'{fp}' as fingerprint, {outcome.complete_above!r}::double as complete_above, "
         f"'{outcome.mode}' as mode, {outcome.delta_records}::bigint as delta_records"
     )
     return conn.sql(
@@ -359,9 +352,10 @@ def _cache_table(
     ).to_arrow_table()
 
 
-def previous_table(session: Any, relation: str) -> pa.Table | None:
-    """The table a model left last run (``relation``, read before dbt replaces it), or None."""
+def previous_table(session: Any, relation: str, where: str | None = None) -> pa.Table | None:
+    """The table a model left last run (``relation``, read before dbt replaces it), or None
+    when there is none or it lacks a column ``where`` (the rows to read) names."""
     try:
-        return session.sql(f"select * from {relation}").to_arrow_table()
-    except duckdb.CatalogException:
+        return session.sql(f"select * from {relation} where {where or 'true'}").to_arrow_table()
+    except (duckdb.CatalogException, duckdb.BinderException):
         return None

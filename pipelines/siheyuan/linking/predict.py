@@ -68,12 +68,18 @@ def score_pairs(
         scored = linker.inference.predict(threshold_match_weight=floor_weight, warning_mode="never")
         result = db.to_arrow(scored)
     # the pairs above the floor are few: shaped on a private DuckDB whatever the backend
-    weights = ", ".join(c for c in result.column_names if c.startswith("mw_"))
     with duckdb.connect() as conn:
         conn.register("scored", result)
-        return conn.sql(
-            "select least(link_id_l, link_id_r) as link_id_l, "
-            "greatest(link_id_l, link_id_r) as link_id_r, match_weight, match_probability, "
-            f"{weights}, cast(match_key as integer) as blocking_rule "
-            "from scored order by link_id_l, link_id_r"
-        ).to_arrow_table()
+        sql = pairs_sql("scored", result.column_names)
+        return conn.sql(f"{sql} order by link_id_l, link_id_r").to_arrow_table()
+
+
+def pairs_sql(table: str, columns: list[str]) -> str:
+    """A Splink prediction (``table``, with ``columns``) as pair rows: link_id_l < link_id_r,
+    match_weight, match_probability, the ``mw_`` weights, the blocking rule's index."""
+    weights = ", ".join(c for c in columns if c.startswith("mw_"))
+    return (
+        "select least(link_id_l, link_id_r) as link_id_l, "
+        "greatest(link_id_l, link_id_r) as link_id_r, match_weight, match_probability, "
+        f"{weights}, cast(match_key as integer) as blocking_rule from {table}"
+    )
