@@ -11,12 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import siheyuan.audit as audit
+from leak_scan import ids_or_phones
 from siheyuan.audit import read_audit, record_publish
 from siheyuan.generate import generate_sample
 from siheyuan.runner import run_job
 
-ID18 = re.compile(r"\d{17}[\dX]")
-PHONE = re.compile(r"1[3-9]\d{9}")
 AT = datetime(2026, 12, 1, 9, 30)
 
 
@@ -110,7 +109,7 @@ def test_the_table_is_append_only_and_holds_no_id_number_or_phone(conn) -> None:
     assert first["checks"]["overridden"] >= 1
     stored = conn.execute("SELECT record::VARCHAR FROM meta.publish_audit").fetchall()
     text = " ".join(r[0] for r in stored) + json.dumps([first, second])
-    assert not ID18.search(text) and not PHONE.search(text)
+    assert not ids_or_phones(text)
     assert "330106********1234" in text
 
 
@@ -168,7 +167,7 @@ def test_explain_reads_a_published_version_not_the_live_marts(warehouse_copy: Pa
     assert again["resident"] == live["resident"]
     assert {r["link_rule"] for r in again["records"]} == {r["link_rule"] for r in live["records"]}
     text = format_text(again)
-    assert "as published in v000001" in text and not ID18.search(text)
+    assert "as published in v000001" in text and not ids_or_phones(text)
     with pytest.raises(LookupError, match=r"no published version 'v000009'.*kept: v000001"):
         explain(layout, rid, "v000009")
     with pytest.raises(LookupError, match="no such resident in version v000001"):

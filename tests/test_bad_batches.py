@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from leak_scan import ids_or_phones, leaks
 from siheyuan.generate import breakage, generate_sample
 from siheyuan.publish import read_current
 from siheyuan.quality.overrides import accept_batch
@@ -36,7 +37,6 @@ pytestmark = pytest.mark.slow
 SENSITIVE_ID = "11010519491231002X"
 SENSITIVE_PHONE = "13912345678"
 SENSITIVE_CONDITION = "2型糖尿病"
-CONDITIONS = ("高血压", "糖尿病", "冠心病", "慢阻肺", "脑卒中", "高脂血症")
 
 PERSONS = 300
 SEED = 5
@@ -471,16 +471,6 @@ def test_a_rejected_run_holds_back_the_good_files_and_the_next_run_applies_them(
 
 # --- what every case leaves behind --------------------------------------------------------------
 
-# A digit run after a decimal point is a fraction GX stored (unexpected_percent 0.13899…), and
-# digits inside a random hex identifier (a UUID like 8aaca621-…-13899229721c, a SHA-256) are
-# not a phone or ID number either: fractions are skipped by the look-behind, hex tokens are
-# blanked before scanning (they made this check fail on about one run in twenty).
-_ID = re.compile(r"(?<![\d.])\d{17}[\dXx](?![\dA-Za-z])")
-_PHONE = re.compile(r"(?<![\d.])1[3-9]\d{9}(?!\d)")
-_HEX = re.compile(
-    r"(?i)[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|(?<![0-9a-z])[0-9a-f]{32,}(?![0-9a-z])"
-)
-
 
 def test_reasons_and_check_results_never_hold_an_id_number_or_phone(layout, accepted) -> None:
     texts = _query(layout, "SELECT reason FROM meta.batch WHERE reason IS NOT NULL")
@@ -490,14 +480,8 @@ def test_reasons_and_check_results_never_hold_an_id_number_or_phone(layout, acce
         "SELECT concat_ws(' ', observed, threshold, detail) FROM meta.check_result",
     )
     assert texts
-    leaks = [t for (t,) in texts if _ID.search(t or "") or _PHONE.search(t or "")]
-    assert not leaks, leaks[:3]
-
-
-def _leaks(text: str) -> list[str]:
-    text = _HEX.sub(" ", text)
-    found = _ID.findall(text) + _PHONE.findall(text)
-    return found + [c for c in CONDITIONS if c in text]
+    found = [t for (t,) in texts if ids_or_phones(t or "")]
+    assert not found, found[:3]
 
 
 def test_no_stored_gx_artefact_or_meta_table_holds_a_sensitive_value(layout, accepted) -> None:
@@ -513,8 +497,8 @@ def test_no_stored_gx_artefact_or_meta_table_holds_a_sensitive_value(layout, acc
     files = [p for p in gx_root.rglob("*") if p.suffix in (".json", ".html")]
     assert any("validations" in p.parts and p.suffix == ".json" for p in files)
     assert any("validations" in p.parts and p.suffix == ".html" for p in files)
-    leaks = {str(p): _leaks(p.read_text(encoding="utf-8")) for p in files}
-    assert not {p: v for p, v in leaks.items() if v}
+    found = {str(p): leaks(p.read_text(encoding="utf-8")) for p in files}
+    assert not {p: v for p, v in found.items() if v}
     with duckdb.connect(str(layout.database), read_only=True) as conn:
         tables = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'meta'"
@@ -522,7 +506,7 @@ def test_no_stored_gx_artefact_or_meta_table_holds_a_sensitive_value(layout, acc
         for (table,) in tables:
             for row in conn.execute(f'SELECT * FROM meta."{table}"').fetchall():
                 text = " ".join(str(v) for v in row if isinstance(v, str))
-                assert not _leaks(text), (table, _leaks(text))
+                assert not leaks(text), (table, leaks(text))
 
 
 def test_gx_data_docs_are_built_offline_in_the_warehouse(layout, accepted) -> None:
