@@ -89,3 +89,63 @@ def test_cluster_ids_table_matches_records_to_their_previous_ids() -> None:
     )
     out = cluster_ids_table(records, previous, history, KEY).to_pylist()
     assert out == [{"anchor": "id:3", "resident_id": old, "id_basis": "kept"}]
+
+
+def _greedy_alone(records: pa.Table, previous: pa.Table, used: set[str]) -> list[dict]:
+    """The table the rule gives when every overlap goes through assign_ids (no SQL shortcut)."""
+    prev = {(p["source_dataset"], p["source_key"]): p["resident_id"] for p in previous.to_pylist()}
+    counts: dict[tuple[str, str], int] = {}
+    anchors: dict[str, str] = {}
+    for r in records.to_pylist():
+        anchors[r["anchor"]] = r["anchor_resident_id"]
+        old = prev.get((r["source_dataset"], r["source_key"]))
+        if old is not None:
+            counts[(r["anchor"], old)] = counts.get((r["anchor"], old), 0) + 1
+    got = assign_ids(anchors.items(), [Overlap(a, p, n) for (a, p), n in counts.items()], used, KEY)
+    return [{"anchor": a, "resident_id": got[a][0], "id_basis": got[a][1]} for a in sorted(got)]
+
+
+def test_isolated_overlaps_settled_in_sql_give_what_the_greedy_gives() -> None:
+    """Merges, splits, ties, new and vanished people, mixed with plain carried-over clusters."""
+    import random
+
+    for seed in range(30):
+        rng = random.Random(seed)
+        people = rng.randint(5, 40)
+        # last publish: each person's records under one id; a few ids held two people (merged)
+        previous_rows, records_rows = [], []
+        for person in range(people):
+            old = rid(f"old:{person // 2 if rng.random() < 0.15 else person}")
+            anchor = f"id:{person if rng.random() < 0.8 else person // 3}"  # some merge now
+            for rec in range(rng.randint(1, 4)):
+                key = f"{person}-{rec}"
+                if rng.random() < 0.9:
+                    previous_rows.append(("health_records", key, old))
+                if rng.random() < 0.95:  # a record may be gone this run
+                    split = rng.random() < 0.1
+                    a = f"{anchor}/split" if split else anchor
+                    records_rows.append(("health_records", key, a, rid(a)))
+        records = pa.table(
+            dict(
+                zip(
+                    ["source_dataset", "source_key", "anchor", "anchor_resident_id"],
+                    map(list, zip(*records_rows, strict=True)),
+                    strict=True,
+                )
+            )
+        )
+        previous = pa.table(
+            dict(
+                zip(
+                    ["source_dataset", "source_key", "resident_id"],
+                    map(list, zip(*previous_rows, strict=True)),
+                    strict=True,
+                )
+            )
+        )
+        retired = rid(f"id:{people - 1}")  # an id once used: never handed out again
+        history = pa.table({"old_resident_id": [retired], "new_resident_id": [None]})
+        used = {r for _, _, r in previous_rows} | {retired}
+        got = cluster_ids_table(records, previous, history, KEY).to_pylist()
+        assert got == _greedy_alone(records, previous, used), seed
+        assert len({r["resident_id"] for r in got}) == len(got)

@@ -144,24 +144,49 @@ def cluster_ids_table(
     ``records``: this run's (source_dataset, source_key, anchor, anchor_resident_id);
     ``previous``: the last publish's (source_dataset, source_key, resident_id);
     ``history``: every (old_resident_id, new_resident_id) event recorded so far.
+
+    Why the split: in a run after the first, nearly every cluster holds the records of exactly
+    one previous id and no other cluster holds any of them. Such an *isolated* overlap is kept by
+    the greedy whatever the order (nothing else competes for its cluster or its id), so it is
+    settled in SQL; only the contested overlaps and the clusters without a previous id go
+    through :func:`assign_ids` in Python — the same result, without a million Python objects
+    (1M persons: 12 s → a few seconds).
     """
     con = duckdb.connect()
     try:
         con.register("r", records)
         con.register("p", previous)
         con.register("h", history)
-        anchors = con.execute("SELECT DISTINCT anchor, anchor_resident_id FROM r").fetchall()
-        overlaps = [
-            Overlap(a, rid, int(n))
-            for a, rid, n in con.execute(
-                """
-                SELECT r.anchor, p.resident_id, count(*)
+        con.execute(
+            """
+            CREATE TEMP TABLE o AS
+            SELECT anchor, previous_id, n,
+                   count(*) OVER (PARTITION BY anchor) AS per_anchor,
+                   count(*) OVER (PARTITION BY previous_id) AS per_id
+            FROM (
+                SELECT r.anchor, p.resident_id AS previous_id, count(*) AS n
                 FROM r INNER JOIN p
                   ON p.source_dataset = r.source_dataset AND p.source_key = r.source_key
                 GROUP BY ALL
-                """
+            )
+            """
+        )
+        con.execute("CREATE TEMP TABLE a AS SELECT DISTINCT anchor, anchor_resident_id FROM r")
+        contested = [
+            Overlap(a, rid, int(n))
+            for a, rid, n in con.execute(
+                "SELECT anchor, previous_id, n FROM o WHERE per_anchor > 1 OR per_id > 1"
             ).fetchall()
         ]
+        # the clusters the greedy has to see: the contested ones and those with no previous id
+        anchors = con.execute(
+            """
+            SELECT anchor, anchor_resident_id FROM a
+            WHERE anchor NOT IN (
+                SELECT anchor FROM o WHERE per_anchor = 1 AND per_id = 1
+            )
+            """
+        ).fetchall()
         used = {
             row[0]
             for row in con.execute(
@@ -169,14 +194,26 @@ def cluster_ids_table(
                 "UNION SELECT new_resident_id FROM h WHERE new_resident_id IS NOT NULL"
             ).fetchall()
         }
+        assigned = assign_ids(anchors, contested, used, id_key)
+        keys = list(assigned)
+        con.register(
+            "assigned",
+            pa.table(
+                {
+                    "anchor": pa.array(keys, pa.string()),
+                    "resident_id": pa.array([assigned[k][0] for k in keys], pa.string()),
+                    "id_basis": pa.array([assigned[k][1] for k in keys], pa.string()),
+                }
+            ),
+        )
+        return con.sql(
+            """
+            SELECT anchor, previous_id AS resident_id, 'kept' AS id_basis
+            FROM o WHERE per_anchor = 1 AND per_id = 1
+            UNION ALL
+            SELECT anchor, resident_id, id_basis FROM assigned
+            ORDER BY anchor
+            """
+        ).to_arrow_table()
     finally:
         con.close()
-    assigned = assign_ids(anchors, overlaps, used, id_key)
-    keys = sorted(assigned)
-    return pa.table(
-        {
-            "anchor": pa.array(keys, pa.string()),
-            "resident_id": pa.array([assigned[k][0] for k in keys], pa.string()),
-            "id_basis": pa.array([assigned[k][1] for k in keys], pa.string()),
-        }
-    )
