@@ -31,8 +31,11 @@ deaths as (
     select
         resident_id,
         min(status_date) as death_date,
+        -- ordered: the text is compared run to run (the change feed), never in hash order
         string_agg(distinct case department when 'police' then '公安' when 'health' then '卫健'
-                                            else department end, '、') as reported_by
+                                            else department end, '、'
+                   order by case department when 'police' then '公安' when 'health' then '卫健'
+                                            else department end) as reported_by
     from death_records
     group by resident_id
 ),
@@ -103,7 +106,8 @@ c_residents as (
     select
         resident_id,
         count(*) as records,
-        string_agg(distinct {{ findings_birth_text('birth_claim', 'birth_claim_precision') }}, '、')
+        string_agg(distinct {{ findings_birth_text('birth_claim', 'birth_claim_precision') }}, '、'
+                   order by {{ findings_birth_text('birth_claim', 'birth_claim_precision') }})
             as dates
     from claims
     group by resident_id
@@ -153,7 +157,8 @@ subjects as (
            resident_id as subject_key,
            any_value(reported_by) || '报告死亡（'
            || coalesce(strftime(any_value(death_date), '%Y-%m-%d'), '日期不详')
-           || '），民政救助仍在保：' || string_agg(distinct coalesce(assistance_type, '类型不详'), '、')
+           || '），民政救助仍在保：' || string_agg(distinct coalesce(assistance_type, '类型不详'), '、'
+                                      order by coalesce(assistance_type, '类型不详'))
                as detail
     from a1
     group by resident_id
@@ -170,7 +175,7 @@ subjects as (
     select 'id_number_shared', id_number || '|' || resident_id, resident_id,
            {{ stable_id('N', "'shared_id:' || id_number") }},
            '同一身份证号出现在 ' || any_value(residents) || ' 个居民的在册记录上；本居民 '
-           || count(*) || ' 条（' || string_agg(distinct source_dataset, '、') || '）'
+           || count(*) || ' 条（' || string_agg(distinct source_dataset, '、' order by source_dataset) || '）'
            || case when bool_or(link_rule = 'held_id_conflict' or id_conflict)
                    then '，其出生日期/性别与号码不符' else '' end
     from b
@@ -192,9 +197,9 @@ subjects as (
 
     union all
     select 'assistance_recipient_employed', resident_id, resident_id, resident_id,
-           '民政救助在保（' || (select string_agg(distinct c.assistance_type, '、') from e_civil as c
+           '民政救助在保（' || (select string_agg(distinct c.assistance_type, '、' order by c.assistance_type) from e_civil as c
                                 where c.resident_id = e.resident_id)
-           || '），人社记录就业单位：' || (select string_agg(distinct h.employer, '、') from e_hr as h
+           || '），人社记录就业单位：' || (select string_agg(distinct h.employer, '、' order by h.employer) from e_hr as h
                                        where h.resident_id = e.resident_id)
     from e_residents as e
 ),
