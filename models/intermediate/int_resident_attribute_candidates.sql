@@ -183,7 +183,7 @@ select
         and (rl.conflicts <> 'stated' or c.value_origin <> 'activity') as compared,
     rl.conflicts <> 'none' as conflicts_reported,
     row_number() over (
-        partition by c.resident_id, c.attribute
+        per_attribute
         order by
             c.preference,
             case when rl.records = 'active_first' and c.record_status <> 'active' then 1 else 0 end,
@@ -192,10 +192,21 @@ select
             t.trust_rank,
             c.last_extract_date desc, c.last_apply_seq desc, c.last_row_number desc,
             c.source_dataset, c.source_key
-    ) as rule_rank
+    ) as rule_rank,
+    -- the group's counts for resident_attribute_lineage and _conflict, in the same window
+    -- (one partitioning of the ~28M candidates at 1M persons instead of two more group-bys
+    -- over them downstream: lineage 35 s -> 13 s for about 10 s here):
+    -- candidate_count: candidates that offer a value; distinct_value_count: distinct values
+    -- among those the rule compares (compared, below)
+    count(c.value) over per_attribute as candidate_count,
+    count(distinct c.value) filter (
+        where c.value is not null
+          and (rl.conflicts <> 'stated' or c.value_origin <> 'activity')
+    ) over per_attribute as distinct_value_count
 from offered as c
 inner join rules as rl on rl.attribute = c.attribute
 -- a dataset not in the attribute's trust order does not give it
 inner join {{ ref('survivorship_trust_order') }} as t
     on t.attribute = rl.rank_attribute and t.source_dataset = c.source_dataset
 where rl.records <> 'active_only' or c.record_status = 'active'
+window per_attribute as (partition by c.resident_id, c.attribute)

@@ -14,19 +14,13 @@ with candidates as (
     where compared and conflicts_reported
 ),
 
-conflicted as (
-    select resident_id, attribute
-    from candidates
-    group by resident_id, attribute
-    having count(distinct value) > 1
-),
-
 valued as (
+    -- conflicted: more than one distinct compared value (the candidates' window count)
     select
         c.*,
         min(c.rule_rank) over (partition by c.resident_id, c.attribute, c.value) as value_best_rank
     from candidates as c
-    inner join conflicted as k on k.resident_id = c.resident_id and k.attribute = c.attribute
+    where c.distinct_value_count > 1
 ),
 
 numbered as (

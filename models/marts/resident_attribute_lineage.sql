@@ -7,28 +7,6 @@
 -- departments state); > 1: see marts.resident_attribute_conflict (unless conflicts = none).
 -- Sensitive values (ID number, phone) are not copied here: value is NULL for them; the value
 -- is in marts.resident.
-with candidates as (
-    select * from {{ ref('int_resident_attribute_candidates') }}
-),
-
--- distinct values by a two-level count (much cheaper than count(distinct) per group)
-per_value as (
-    select resident_id, attribute, value, bool_or(compared) as compared, count(*) as n
-    from candidates
-    where value is not null
-    group by resident_id, attribute, value
-),
-
-counts as (
-    select
-        resident_id,
-        attribute,
-        sum(n) as candidate_count,
-        count(*) filter (where compared) as distinct_value_count
-    from per_value
-    group by resident_id, attribute
-)
-
 select
     c.resident_id,
     c.attribute,
@@ -44,10 +22,10 @@ select
     c.last_batch_id as batch_id,
     c.business_date,
     c.rule,
-    cast(n.candidate_count as integer) as candidate_count,
-    cast(n.distinct_value_count as integer) as distinct_value_count
-from candidates as c
-left join counts as n on n.resident_id = c.resident_id and n.attribute = c.attribute
+    cast(c.candidate_count as integer) as candidate_count,
+    cast(c.distinct_value_count as integer) as distinct_value_count
+-- the counts are the candidate table's window counts over the resident's attribute
+from {{ ref('int_resident_attribute_candidates') }} as c
 left join {{ ref('building') }} as b
     on c.attribute in ('registered_building_id', 'residence_building_id')
    and b.building_key = c.value
