@@ -1,32 +1,42 @@
-"""Every distinct address text of the person records, parsed and placed on a building.
+"""Every distinct address text of the person records, placed on a building.
 
-Python because the parse is a small grammar rather than one regex per column, and because
-placing an abbreviated address needs the whole run at once (the gazetteer learned from the
-fully written addresses). The parser is siheyuan.standardise.address (tested there); this model
-feeds it the distinct texts and the hub's home district (dbt vars, as config in
-int_addresses.yml).
+Python because placing an abbreviated address needs the whole run at once (the gazetteer
+learned from the fully written addresses). The texts were parsed by ``int_std__addresses``
+(a value cache: each text is parsed once, in the run that first delivers it); this model reads
+their parts, learns the gazetteer and places them (siheyuan.standardise.address_gazetteer,
+tested there). The hub's home district comes from dbt vars, as config in int_addresses.yml.
 """
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from siheyuan.standardise.address import Home
-    from siheyuan.standardise.address_gazetteer import address_table
+    from siheyuan.standardise.address_cache import (
+        address_version,
+        configured_home,
+        parts_from_table,
+    )
+    from siheyuan.standardise.address_gazetteer import place_all, table_of
 
     # dbt finds config keys by reading literal dbt.config.get("...") calls: keep them spelled out
     province = dbt.config.get("home_province")
     city = dbt.config.get("home_city")
     district = dbt.config.get("home_district")
-    if not (province and city and district):
-        raise ValueError("int_addresses needs config home_province/home_city/home_district")
-    home = Home(province, city, district)
+    home = configured_home("int_addresses", province, city, district)
     records = dbt.ref("int_person_records")
+    parts = dbt.ref("int_std__addresses").filter(f"std_version = '{address_version(home)}'")
     # current addresses teach the gazetteer; the registered address (户籍地) of floating
     # residents is parsed too (it names another district, and its parse says so) but only
     # tells which compound names are written elsewhere: a mis-read one must not teach a home
     # compound its road
-    current = {v for (v,) in records.project("address").distinct().fetchall() if v is not None}
-    registered = {
-        v for (v,) in records.project("registered_address").distinct().fetchall() if v is not None
-    }
-    return address_table(sorted(current), home, sorted(registered - current))
+    current = records.project("address as address_raw").filter("address_raw is not null")
+    current = current.distinct()
+    registered = records.project("registered_address as address_raw")
+    registered = registered.filter("address_raw is not null").distinct().except_(current)
+    groups = []
+    for texts in (current, registered):
+        wanted = texts.count("*").fetchall()[0][0]
+        rows = parts.join(texts, "address_raw", how="semi").order("address_raw").to_arrow_table()
+        if rows.num_rows != wanted:  # int_std__addresses runs first: every text has its row
+            raise RuntimeError(f"int_std__addresses holds {rows.num_rows} of {wanted} texts")
+        groups.append(parts_from_table(rows))
+    return table_of(place_all(*groups))

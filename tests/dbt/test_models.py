@@ -732,8 +732,18 @@ def test_xref_carries_statuses_not_raw_values(warehouse: Path) -> None:
 
 
 def test_standardisation_tables_are_incremental(warehouse: Path) -> None:
-    """A second build standardises only missing or stale values and ends with the same rows."""
-    tables = ["int_std__id_numbers", "int_std__names", "int_std__phones", "int_std__dates"]
+    """A second build standardises only missing or stale values and ends with the same rows.
+
+    int_addresses, placed from the cached address parts, comes out the same as well.
+    """
+    tables = [
+        "int_std__id_numbers",
+        "int_std__names",
+        "int_std__phones",
+        "int_std__dates",
+        "int_std__addresses",
+        "int_addresses",
+    ]
 
     def snapshot() -> dict[str, list[tuple]]:
         return {
@@ -746,6 +756,15 @@ def test_standardisation_tables_are_incremental(warehouse: Path) -> None:
         con.execute("delete from intermediate.int_std__names where name_raw = '张伟'")
         con.execute("update intermediate.int_std__phones set std_version = 'old-rules'")
         con.execute("update intermediate.int_std__phones set phone_e164 = 'stale'")
+        # one address text never parsed, every other one parsed by other rules with other parts
+        con.execute(
+            "delete from intermediate.int_std__addresses"
+            " where address_raw = (select min(address_raw) from intermediate.int_std__addresses)"
+        )
+        con.execute(
+            "update intermediate.int_std__addresses set std_version = 'old-rules', compound = 'x'"
+            " where address_raw > (select min(address_raw) from intermediate.int_std__addresses)"
+        )
     finally:
         con.close()
     run_dbt(warehouse, warehouse.parent, "run", "--select", *tables)

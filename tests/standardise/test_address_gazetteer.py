@@ -160,8 +160,8 @@ def test_elsewhere_teaches_no_road_and_is_not_placed() -> None:
 
 def test_table_columns_and_statuses_match_the_dbt_model() -> None:
     df = address_table([FULL, "金都花园3-501", "安徽省阜阳市临泉县城关镇张庄村12号"], HOME)
-    assert list(df.columns) == list(TABLE_COLUMNS)
-    assert df["building_key"].notna().tolist() == [True, False, False]
+    assert df.column_names == list(TABLE_COLUMNS)
+    assert [k is not None for k in df.column("building_key").to_pylist()] == [True, False, False]
     spec = yaml.safe_load(
         (project_root() / "models/intermediate/int_addresses.yml").read_text(encoding="utf-8")
     )

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 from .address import (
     ADMIN_LEAD,
@@ -198,21 +198,29 @@ def place(a: AddressParts, g: Gazetteer) -> AddressParts:
     return a
 
 
+def place_all(current: list[AddressParts], reference: list[AddressParts]) -> list[AddressParts]:
+    """Learn the gazetteer from parsed addresses and place each one (current, then reference).
+
+    ``current`` are current addresses (they teach the gazetteer); ``reference`` are other texts
+    of the run, such as a floating resident's 户籍地, which are placed alike but teach only the
+    compound names they write elsewhere.
+    """
+    g = Gazetteer.learn(current, reference)
+    return [place(a, g) for a in (*current, *reference)]
+
+
 def standardise_addresses(
     texts: Iterable[str], home: Home, reference: Iterable[str] = ()
 ) -> list[AddressParts]:
     """Parse every distinct address of a run, learn the gazetteer, place each address.
 
-    ``texts`` are current addresses (they teach the gazetteer); ``reference`` are other texts
-    of the run, such as a floating resident's 户籍地, which are parsed and placed alike but
-    teach only the compound names they write elsewhere.
+    The dbt model does the same from parts parsed once and cached (``address_cache``).
     """
     texts = list(dict.fromkeys(texts))
     seen = set(texts)
     parsed = [parse_address(t, home) for t in texts]
     others = [parse_address(t, home) for t in dict.fromkeys(reference) if t not in seen]
-    g = Gazetteer.learn(parsed, others)
-    return [place(a, g) for a in (*parsed, *others)]
+    return place_all(parsed, others)
 
 
 # int_addresses columns, in order (the model's contract with int_resident_records and building)
@@ -236,14 +244,20 @@ TABLE_COLUMNS = {
     "parse_status": "status",
     "building_key": "building_key",
 }
+TABLE_SCHEMA = pa.schema(
+    [(c, pa.bool_() if c == "district_defaulted" else pa.string()) for c in TABLE_COLUMNS]
+)
 
 
-def address_table(texts: Iterable[str], home: Home, reference: Iterable[str] = ()) -> pd.DataFrame:
+def table_of(placed: Iterable[AddressParts]) -> pa.Table:
+    """Placed addresses as the int_addresses table (explicit types, also for an empty run)."""
+    placed = list(placed)
+    return pa.Table.from_pydict(
+        {col: [getattr(a, f) for a in placed] for col, f in TABLE_COLUMNS.items()},
+        schema=TABLE_SCHEMA,
+    )
+
+
+def address_table(texts: Iterable[str], home: Home, reference: Iterable[str] = ()) -> pa.Table:
     """``standardise_addresses`` as the int_addresses table (one row per distinct text)."""
-    rows = [
-        [getattr(a, f) for f in TABLE_COLUMNS.values()]
-        for a in standardise_addresses(texts, home, reference)
-    ]
-    df = pd.DataFrame(rows, columns=list(TABLE_COLUMNS), dtype=object)
-    df["district_defaulted"] = df["district_defaulted"].astype(bool)
-    return df
+    return table_of(standardise_addresses(texts, home, reference))

@@ -70,17 +70,20 @@ def pending(
     keys: Sequence[str],
     candidates: Any,
     recheck: str | None = None,
+    version: str | None = None,
 ) -> list[Any]:
     """The rows of ``candidates`` (a relation with the ``keys`` columns) without a current row.
 
     ``recheck`` is a SQL condition on ``this`` for rows to compute again even when current
     (e.g. an ID whose birth date was after the latest extract then: it may be plausible now).
+    ``version`` is what a current row's ``std_version`` holds, :func:`std_version` unless the
+    table's values depend on more (the address parts also depend on the home district).
     """
     existing = set(session.sql(f"select * from {this} limit 0").columns)
     if not {*keys, "std_version"} <= existing:  # made before std_version existed: all stale
         return values_of(candidates)
     cols = ", ".join(f'"{k}"' for k in keys)
-    where = f"std_version = '{std_version()}'"
+    where = f"std_version = '{version or std_version()}'"
     if recheck:
         where += f" and not ({recheck})"
     done = session.sql(f"select {cols} from {this} where {where}")
