@@ -60,31 +60,45 @@ quarantined_in_latest as (
 ),
 {%- endif %}
 
+{#- a row's position in the dataset's history: batch (apply_seq), then row within the batch -#}
+{%- set pos = '(apply_seq::bigint * 4294967296 + row_number)' %}
+{%- set s_pos = '(s.apply_seq::bigint * 4294967296 + s.row_number)' %}
+-- per key: its first batch, and the positions of its latest row (decides status and lineage)
+-- and of the row whose attribute values describe it{% if kind == 'delta' %} (its latest
+-- non-delete row, when it has one: that row fills what a delete line leaves empty){% endif %}.
+-- The rows are then picked by position with a join: a window over whole raw rows carried
+-- every column through its sort (35-45 % slower at a million persons, the same rows).
 per_key as (
     select
         source_key,
         arg_min(batch_id, apply_seq) as first_batch_id,
-        count(distinct batch_id) as batch_count
+        count(distinct batch_id) as batch_count,
+        max({{ pos }}) as last_pos,
+        {%- if kind == 'delta' %}
+        coalesce(
+            max({{ pos }}) filter (where op <> 'delete'),
+            max({{ pos }}) filter (where op = 'delete'),
+            max({{ pos }})
+        ) as attr_pos
+        {%- else %}
+        max({{ pos }}) as attr_pos
+        {%- endif %}
     from src
     group by source_key
 ),
 
--- the key's latest row: decides status and lineage
 last_row as (
-    select *
-    from src
-    qualify row_number() over (
-        partition by source_key order by apply_seq desc, row_number desc) = 1
+    select s.*
+    from src as s
+    inner join per_key as p
+        on p.source_key = s.source_key and p.last_pos = {{ s_pos }}
 ),
 
--- the row whose attribute values describe the key{% if kind == 'delta' %} (with its last
--- non-delete row filling what a delete line leaves empty){% endif %}
 attr_row as (
-    select *
-    from src
-    qualify row_number() over (
-        partition by source_key
-        order by {% if kind == 'delta' %}(op = 'delete') asc, {% endif %}apply_seq desc, row_number desc) = 1
+    select s.*
+    from src as s
+    inner join per_key as p
+        on p.source_key = s.source_key and p.attr_pos = {{ s_pos }}
 )
 
 select
