@@ -248,6 +248,14 @@ def timed_run(landing: Path, warehouse: Path, label: str) -> RunTiming:
     return timing
 
 
+def _schema_of(conn: Any, table: str) -> str:
+    """The schema dbt built ``table`` in (the project's schema names are configuration)."""
+    return conn.sql(
+        "SELECT table_schema FROM information_schema.tables WHERE table_name = ? LIMIT 1",
+        params=[table],
+    ).fetchall()[0][0]
+
+
 def resolve_work(warehouse: Path, run_results: dict[str, Any]) -> dict[str, Any]:
     """What the resolve stage did: full or incremental scoring, how many records changed, how
     many pairs were scored, and each resolve model's seconds (dbt's run_results)."""
@@ -261,10 +269,11 @@ def resolve_work(warehouse: Path, run_results: dict[str, Any]) -> dict[str, Any]
         if kind == "model" and dbt_stage(r["unique_id"]) == "resolve":
             out["models"][name] = round(float(r.get("execution_time") or 0.0), 3)
     with connect(WarehouseLayout(warehouse).database, read_only=True) as conn:
+        schema = _schema_of(conn, "int_person_pair_cache")
         rows = conn.sql(
             "SELECT any_value(mode), any_value(delta_records), count(*) FILTER (WHERE kind = "
             "'record'), count(*) FILTER (WHERE above_floor) "
-            "FROM intermediate.int_person_pair_cache"
+            f'FROM "{schema}".int_person_pair_cache'
         ).fetchall()
     mode, delta, records, pairs = rows[0]
     out.update(scoring_mode=mode, changed_records=delta, records=records, scored_pairs=pairs)
@@ -280,10 +289,7 @@ def bare_splink(warehouse: Path) -> dict[str, Any]:
     from siheyuan.warehouse import connect
 
     with connect(WarehouseLayout(warehouse).database, read_only=True) as conn:
-        schema = conn.sql(
-            "SELECT table_schema FROM information_schema.tables "
-            "WHERE table_name = 'int_person_link_features' LIMIT 1"
-        ).fetchall()[0][0]
+        schema = _schema_of(conn, "int_person_link_features")
         features = conn.sql(f'SELECT * FROM "{schema}".int_person_link_features').to_arrow_table()
         decisions = conn.sql(
             "SELECT left_dataset, left_key_hash, right_dataset, right_key_hash, decision "
