@@ -60,12 +60,10 @@ quarantined_in_latest as (
 ),
 {%- endif %}
 
-{#- a row's position in the dataset's history: batch (apply_seq), then row within the batch -#}
-{%- set pos = '(apply_seq::bigint * 4294967296 + row_number)' %}
-{%- set s_pos = '(s.apply_seq::bigint * 4294967296 + s.row_number)' %}
--- per key: its first batch, and the positions of its latest row (decides status and lineage)
--- and of the row whose attribute values describe it{% if kind == 'delta' %} (its latest
--- non-delete row, when it has one: that row fills what a delete line leaves empty){% endif %}.
+-- per key: its first batch, and the position (batch, then row) of its latest row, which
+-- decides status and lineage{% if kind == 'delta' %}, and of the row whose attribute values
+-- describe it: its latest non-delete row, when it has one (that row fills what a delete line
+-- leaves empty){% else %} and, in a snapshot, also gives the attribute values{% endif %}.
 -- The rows are then picked by position with a join: a window over whole raw rows carried
 -- every column through its sort (35-45 % slower at a million persons, the same rows).
 per_key as (
@@ -73,15 +71,13 @@ per_key as (
         source_key,
         arg_min(batch_id, apply_seq) as first_batch_id,
         count(distinct batch_id) as batch_count,
-        max({{ pos }}) as last_pos,
-        {%- if kind == 'delta' %}
+        max({{ _position() }}) as last_pos
+        {%- if kind == 'delta' %},
         coalesce(
-            max({{ pos }}) filter (where op <> 'delete'),
-            max({{ pos }}) filter (where op = 'delete'),
-            max({{ pos }})
+            max({{ _position() }}) filter (where op <> 'delete'),
+            max({{ _position() }}) filter (where op = 'delete'),
+            max({{ _position() }})
         ) as attr_pos
-        {%- else %}
-        max({{ pos }}) as attr_pos
         {%- endif %}
     from src
     group by source_key
@@ -91,15 +87,16 @@ last_row as (
     select s.*
     from src as s
     inner join per_key as p
-        on p.source_key = s.source_key and p.last_pos = {{ s_pos }}
-),
+        on p.source_key = s.source_key and p.last_pos = {{ _position('s.') }}
+){% if kind == 'delta' %},
 
 attr_row as (
     select s.*
     from src as s
     inner join per_key as p
-        on p.source_key = s.source_key and p.attr_pos = {{ s_pos }}
+        on p.source_key = s.source_key and p.attr_pos = {{ _position('s.') }}
 )
+{%- endif %}
 
 select
     '{{ dataset }}' as source_dataset,
@@ -139,10 +136,12 @@ select
     a.* exclude ({{ lineage | join(', ') }})
     {%- endfor %}
     {%- else %}
-    a.* exclude ({{ lineage | join(', ') }})
+    l.* exclude ({{ lineage | join(', ') }})
     {%- endif %}
 from last_row as l
+{%- if kind == 'delta' %}
 inner join attr_row as a on a.source_key = l.source_key
+{%- endif %}
 inner join per_key as k on k.source_key = l.source_key
 cross join latest_batch as lb
 {%- if kind == 'snapshot' %}
@@ -150,3 +149,8 @@ cross join latest_batch as lb
 left join quarantined_in_latest as qk on qk.source_key_hash = {{ key_hash('l.source_key') }}
 {%- endif %}
 {% endmacro %}
+
+{#- A raw row's position in its dataset's history: batch (apply_seq), then row in the batch. -#}
+{% macro _position(prefix='') -%}
+    ({{ prefix }}apply_seq::bigint * 4294967296 + {{ prefix }}row_number)
+{%- endmacro %}
