@@ -6,6 +6,12 @@
       ended_extract_date extract date of the batch that ended the record
       first_batch_id, last_batch_id, last_apply_seq, last_extract_date,
       last_file_name, last_row_number, batch_count
+      value_batch_id, value_apply_seq, value_extract_date, value_row_number
+                         the row that delivered the key's current values: in a snapshot the
+                         first of its latest rows carrying the same values as its last one
+                         (a snapshot re-lists every record each time, so last_* move every
+                         month while value_* move only when the department changed the
+                         record); in a delta the last row (a delta line is a change)
     Ordering everywhere is (apply_seq, row_number): a later batch wins, and within one
     batch a repeated key's last row wins (the ingest quarantines a snapshot's conflicting repeats
     and keeps the last row). -#}
@@ -29,17 +35,23 @@
 {% macro _current_state(stg, dataset, kind) %}
 {%- set lineage = ['batch_id', 'apply_seq', 'extract_date', 'file_name', 'file_sha256',
                    'row_number', 'ingested_at', 'source_key', 'op'] -%}
+{%- set attrs = [] %}
+{%- if execute %}
+    {%- for c in adapter.get_columns_in_relation(stg) if c.name not in lineage %}
+        {%- do attrs.append(c.name) %}
+    {%- endfor %}
+{%- endif %}
 with src as (
     select * from {{ stg }}
 ),
 
 -- every applied batch of the dataset: meta.batch, plus any batch present in raw
 batches as (
-    select apply_seq, extract_date
+    select apply_seq, extract_date, batch_id
     from {{ source('meta', 'batch') }}
     where dataset = '{{ dataset }}' and status = 'applied'
     union
-    select distinct apply_seq, extract_date from src
+    select distinct apply_seq, extract_date, batch_id from src
 ),
 
 latest_batch as (
@@ -88,7 +100,46 @@ last_row as (
     from src as s
     inner join per_key as p
         on p.source_key = s.source_key and p.last_pos = {{ _position('s.') }}
-){% if kind == 'delta' %},
+),
+{%- if kind == 'snapshot' %}
+
+-- value lineage: each row's values hashed (the attribute columns, not its lineage); the key's
+-- last change is its latest row whose values differ from its last row's, and its values were
+-- delivered by the first row after that (a key that left a snapshot and came back unchanged
+-- keeps its earlier row: record_status and ended_extract_date say it was away)
+hashed as materialized (
+    select
+        source_key,
+        {{ _position() }} as pos,
+        md5(cast(row(
+            {%- for c in attrs %}"{{ c }}"{% if not loop.last %}, {% endif %}{% endfor -%}
+        ) as varchar)) as row_hash
+    from src
+),
+
+last_hash as (
+    select h.source_key, h.row_hash
+    from hashed as h
+    inner join per_key as p on p.source_key = h.source_key and p.last_pos = h.pos
+),
+
+last_change as (
+    select h.source_key, max(h.pos) as change_pos
+    from hashed as h
+    inner join last_hash as lh on lh.source_key = h.source_key
+    where h.row_hash <> lh.row_hash
+    group by h.source_key
+),
+
+value_pos as (
+    select h.source_key, min(h.pos) as value_pos
+    from hashed as h
+    left join last_change as c on c.source_key = h.source_key
+    where h.pos > coalesce(c.change_pos, -1)
+    group by h.source_key
+)
+{%- endif %}
+{%- if kind == 'delta' %}
 
 attr_row as (
     select s.*
@@ -123,13 +174,18 @@ select
     l.file_name as last_file_name,
     l.row_number as last_row_number,
     k.batch_count,
-    {%- if kind == 'delta' %}
-    {%- set attrs = [] %}
-    {%- if execute %}
-        {%- for c in adapter.get_columns_in_relation(stg) if c.name not in lineage %}
-            {%- do attrs.append(c.name) %}
-        {%- endfor %}
+    {%- if kind == 'snapshot' %}
+    vb.batch_id as value_batch_id,
+    vb.apply_seq as value_apply_seq,
+    vb.extract_date as value_extract_date,
+    cast(v.value_pos % 4294967296 as bigint) as value_row_number,
+    {%- else %}
+    l.batch_id as value_batch_id,
+    l.apply_seq as value_apply_seq,
+    l.extract_date as value_extract_date,
+    l.row_number as value_row_number,
     {%- endif %}
+    {%- if kind == 'delta' %}
     {%- for c in attrs %}
     coalesce(l."{{ c }}", a."{{ c }}") as "{{ c }}"{% if not loop.last %},{% endif %}
     {%- else %}
@@ -145,6 +201,8 @@ inner join attr_row as a on a.source_key = l.source_key
 inner join per_key as k on k.source_key = l.source_key
 cross join latest_batch as lb
 {%- if kind == 'snapshot' %}
+inner join value_pos as v on v.source_key = l.source_key
+inner join batches as vb on vb.apply_seq = v.value_pos // 4294967296
 {{ id_key_join() }}
 left join quarantined_in_latest as qk on qk.source_key_hash = {{ key_hash('l.source_key') }}
 {%- endif %}

@@ -9,7 +9,8 @@
 {%- set lineage_cols -%}
     source_dataset, source_key, record_status, end_reason, ended_extract_date, carried_forward,
     first_batch_id, last_batch_id, last_apply_seq, last_extract_date,
-    last_file_name, last_row_number
+    last_file_name, last_row_number,
+    value_batch_id, value_apply_seq, value_extract_date, value_row_number
 {%- endset %}
 
 with police_hukou as (
@@ -235,6 +236,12 @@ select
     c.last_extract_date,
     c.last_file_name,
     c.last_row_number,
+    -- the row that delivered the current values (a snapshot's last_* move with every
+    -- re-delivery; these only when the values changed): survivorship's lineage and tie-breaks
+    c.value_batch_id,
+    c.value_apply_seq,
+    c.value_extract_date,
+    c.value_row_number,
     c.id_number_raw,
     c.id_number,
     c.id_number_status,

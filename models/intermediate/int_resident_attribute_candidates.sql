@@ -11,7 +11,8 @@
 --                never offer), then
 --   trust/recency by `method`: trust_then_recency = trust_rank, then business_date (newest
 --                first); recency_then_trust = business_date, then trust_rank, then
---   tie-breaks   the record's extract date, apply_seq and row (newest first), dataset, key —
+--   tie-breaks   the extract date, apply_seq and row of the row that delivered the record's
+--                current values (newest first), dataset, key —
 --                load order decides only between otherwise equal records, never before.
 -- A follower attribute (`follows`: name_pinyin, phone_kind, residence unit/room/source,
 -- status_date) is offered by the same records in the same order as its leader, so it comes
@@ -19,6 +20,29 @@
 -- Values that failed their checks are NULL in int_person_records and are never offered.
 -- business_date is the date the rule read: the record's own business date (its department's
 -- 注销/登记/起始/updated_at/变更 date) or, for status, the date of the status it states.
+-- Lineage and the last tie-breaks read the row that delivered the record's current values
+-- (value_batch_id …, int_person_records), not the latest batch that listed it: a snapshot
+-- re-lists every record, and its candidates must not change when its values did not.
+--
+-- Incremental (docs/scaling.md): a resident's candidates depend only on its own records, so a
+-- run re-ranks only the residents whose inputs changed. resident_hash is an MD5 over every
+-- input column of every one of the resident's records (`stated`, less the lineage that moves
+-- with each re-delivery and the link columns this model does not read) and over the model's
+-- own text and its two seeds; a resident whose (id, hash) the previous table holds keeps its
+-- rows, the others are deleted and ranked again (delete+insert on resident_id), and a resident
+-- that no longer exists is deleted by the post-hook. A changed model or seed changes every
+-- hash: everything is ranked again. tests/dbt/test_models.py pins it against a full build.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='resident_id',
+    on_schema_change='sync_all_columns',
+    post_hook="delete from {{ this }} where resident_id not in
+               (select resident_id from {{ ref('int_resident_records') }})"
+) }}
+{%- set unread = ['resident_id', 'last_batch_id', 'last_apply_seq', 'last_extract_date',
+                  'last_file_name', 'last_row_number', 'survivor_rank',
+                  'link_rule', 'link_match_weight', 'linked_to_dataset', 'linked_to_key'] %}
 with shared as (
     -- valid ID numbers on records of more than one resident: a steward's cannot-link said the
     -- records are different people, so whose number it is is unknown — no resident gets it
@@ -125,6 +149,50 @@ stated as materialized (
      'status_preference', status_date),
 ] %}
 
+fingerprint as (
+    select md5(
+        '{{ model.checksum.checksum }}'
+        || (select string_agg(cast(r as varchar), '|' order by r.attribute)
+            from {{ ref('survivorship_rules') }} as r)
+        || (select string_agg(cast(t as varchar), '|' order by t.attribute, t.source_dataset)
+            from {{ ref('survivorship_trust_order') }} as t)
+    ) as fingerprint
+),
+
+resident_hashes as (
+    select
+        h.resident_id,
+        md5(any_value(f.fingerprint) || string_agg(h.record_hash, ',' order by h.record_hash))
+            as resident_hash
+    from (
+        select
+            resident_id,
+            md5(cast(row(*columns(* exclude ({{ unread | join(', ') }}))) as varchar))
+                as record_hash
+        from stated
+    ) as h
+    cross join fingerprint as f
+    group by h.resident_id
+),
+
+-- the residents ranked in this run: all of them, or those whose hash the table lacks
+pending as (
+    select h.resident_id, h.resident_hash
+    from resident_hashes as h
+    {%- if is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as t
+        where t.resident_id = h.resident_id and t.resident_hash = h.resident_hash
+    )
+    {%- endif %}
+),
+
+pending_stated as (
+    select s.*
+    from stated as s
+    inner join pending as p on p.resident_id = s.resident_id
+),
+
 -- one branch per attribute (a UNION ALL of plain scans is much faster in DuckDB than a
 -- lateral unnest of a list of structs per record)
 offered as (
@@ -133,17 +201,17 @@ offered as (
         resident_id,
         source_dataset,
         source_key,
-        last_batch_id,
+        value_batch_id,
         record_status,
-        last_extract_date,
-        last_apply_seq,
-        last_row_number,
+        value_extract_date,
+        value_apply_seq,
+        value_row_number,
         '{{ attribute }}' as attribute,
         cast({{ value }} as varchar) as value,
         {{ origin }} as value_origin,
         cast({{ preference }} as integer) as preference,
         cast({{ business_date }} as date) as business_date
-    from stated
+    from pending_stated
     where {{ offered_when }}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -171,7 +239,7 @@ select
     c.value_origin,
     c.source_dataset,
     c.source_key,
-    c.last_batch_id,
+    c.value_batch_id,
     c.record_status,
     c.business_date,
     rl.rule,
@@ -190,7 +258,7 @@ select
             case when rl.method = 'trust_then_recency' then t.trust_rank else 0 end,
             c.business_date desc nulls last,
             t.trust_rank,
-            c.last_extract_date desc, c.last_apply_seq desc, c.last_row_number desc,
+            c.value_extract_date desc, c.value_apply_seq desc, c.value_row_number desc,
             c.source_dataset, c.source_key
     ) as rule_rank,
     -- the group's counts for resident_attribute_lineage and _conflict, in the same window
@@ -202,8 +270,10 @@ select
     count(distinct c.value) filter (
         where c.value is not null
           and (rl.conflicts <> 'stated' or c.value_origin <> 'activity')
-    ) over per_attribute as distinct_value_count
+    ) over per_attribute as distinct_value_count,
+    p.resident_hash
 from offered as c
+inner join pending as p on p.resident_id = c.resident_id
 inner join rules as rl on rl.attribute = c.attribute
 -- a dataset not in the attribute's trust order does not give it
 inner join {{ ref('survivorship_trust_order') }} as t

@@ -46,7 +46,7 @@ select
     n.value_origin,
     n.source_dataset,
     n.source_key,
-    n.last_batch_id as batch_id,
+    n.value_batch_id as batch_id,
     n.record_status,
     n.business_date,
     n.rule,

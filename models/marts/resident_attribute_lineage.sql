@@ -19,7 +19,7 @@ select
     c.value_origin,
     c.source_dataset,
     c.source_key,
-    c.last_batch_id as batch_id,
+    c.value_batch_id as batch_id,
     c.business_date,
     c.rule,
     cast(c.candidate_count as integer) as candidate_count,
