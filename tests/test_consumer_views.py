@@ -141,6 +141,36 @@ def test_no_view_holds_a_column_that_is_not_granted(version: tuple[Path, dict]) 
     assert not (folder / VIEWS_DIR / "analytics" / "resident_source_xref.parquet").exists()
 
 
+def test_views_keep_the_base_tables_key_order(tmp_path: Path) -> None:
+    """A view lists its rows in the base table's key order, with or without the minors' join
+    (a plain projection keeps the file's order; the join is sorted again): the same data gives
+    byte-identical views."""
+    write_base_tables(tmp_path)
+    base = tmp_path / "resident.parquet"
+    conn = duckdb.connect()
+    try:
+        # 20,000 residents, adults and children, in key order (resident_id), as publish writes
+        conn.execute(
+            f"COPY (SELECT t.* REPLACE ('R' || lpad(cast(i AS VARCHAR), 6, '0') || t.resident_id "
+            f"AS resident_id) FROM read_parquet('{base}') AS t, range(10000) AS r(i) "
+            f"ORDER BY resident_id) TO '{tmp_path / 'big.parquet'}' (FORMAT parquet)"
+        )
+        (tmp_path / "big.parquet").replace(base)
+        expected = [r[0] for r in conn.execute(f"SELECT resident_id FROM '{base}'").fetchall()]
+        views = write_views(tmp_path, KEY, AS_OF)
+        checked = 0
+        for consumer, tables in views.items():
+            entry = tables.get("resident")
+            if entry is None or "resident_id" not in entry["columns"] or consumer == "analytics":
+                continue
+            got = conn.execute(f"SELECT resident_id FROM '{tmp_path / entry['file']}'").fetchall()
+            assert [r[0] for r in got] == expected == sorted(expected), consumer
+            checked += 1
+    finally:
+        conn.close()
+    assert checked >= 3
+
+
 def test_masks_are_applied(version: tuple[Path, dict]) -> None:
     folder, _ = version
     police = {r["resident_id"]: r for r in read(folder / VIEWS_DIR / "police" / "resident.parquet")}
