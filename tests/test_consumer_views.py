@@ -14,8 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from siheyuan.consumer_views import (
+    _PSEUDONYM_FN,
     CONSUMERS,
     VIEWS_DIR,
+    _hmac_pads,
+    _register_pseudonym,
     load_policy,
     method_sql,
     pseudonym,
@@ -206,6 +209,37 @@ def test_sql_masks_match_the_python_helpers(method: str, value: str, expected: s
         assert null.fetchall()[0][0] is None
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [KEY, "k" * 64, "a key longer than SHA-256's 64-byte block " * 3, "仓库密钥", ""],
+)
+def test_sql_pseudonym_is_hmac_sha256(key: str) -> None:
+    """The SQL HMAC (key blocks in a temp table) equals Python's ``hmac`` for keys shorter than,
+    equal to and longer than the block, for non-ASCII values, and keeps NULL."""
+    values = ["R1", "R18615166588bf97a", "居民甲", "", None]
+    conn = duckdb.connect()
+    try:
+        _register_pseudonym(conn, key)
+        rows = conn.execute(
+            f"SELECT v, {method_sql('pseudonym', 'v')} FROM unnest(?::VARCHAR[]) AS t(v)", [values]
+        ).fetchall()
+        # the secret is never in SQL text: its key blocks are bound parameters in a table
+        [(definition,)] = conn.execute(
+            "SELECT macro_definition FROM duckdb_functions() WHERE function_name = ?",
+            [_PSEUDONYM_FN],
+        ).fetchall()
+        assert "_pseudonym_key" in definition
+        assert not any(pad.hex() in definition.lower() for pad in _hmac_pads(key))
+    finally:
+        conn.close()
+    assert len(rows) == len(values)
+    for value, got in rows:
+        if value is None:
+            assert got is None
+        else:
+            assert got == hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def test_analytics_has_no_identifiers_and_keyed_stable_pseudonyms(
