@@ -7,7 +7,9 @@ snapshots, health and hr their changes). Pinned here:
   (``value_batch_id``); only a record whose values changed gets the new batch;
 - ``int_resident_attribute_candidates`` ranks again only the residents whose inputs changed
   (every round-1 row is marked before round 2; a marked row after it was kept, not rebuilt),
-  and the table then equals a full build of the same warehouse, row for row.
+  and the table then equals a full build of the same warehouse, row for row;
+- ``int_resident_attribute_lineage`` (the published lineage) rebuilds exactly those residents
+  and equals a full build too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ PERSONS = 400
 SEED = 17
 MARK = "~kept"
 CANDIDATES = "intermediate.int_resident_attribute_candidates"
+LINEAGE_TABLE = "intermediate.int_resident_attribute_lineage"
 # a stg_ row's lineage: everything else is the record's values
 LINEAGE = "batch_id, apply_seq, extract_date, file_name, file_sha256, row_number, ingested_at, op"
 
@@ -42,7 +45,8 @@ def two_months(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert run_job(out / "landing", warehouse).status == "published"
     db = warehouse / "siheyuan.duckdb"
     with duckdb.connect(str(db)) as conn:
-        conn.execute(f"update {CANDIDATES} set value_origin = value_origin || '{MARK}'")
+        for table in (CANDIDATES, LINEAGE_TABLE):
+            conn.execute(f"update {table} set value_origin = value_origin || '{MARK}'")
     generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=2)
     assert run_job(out / "landing", warehouse).status == "published"
     return db
@@ -102,5 +106,39 @@ def test_round_two_ranks_only_changed_residents_and_equals_a_full_build(two_mont
         incremental = sorted(conn.execute(f"select * from {CANDIDATES}").fetchall(), key=repr)
     run_dbt(copy, tmp_path, "run", "--full-refresh", "--select", CANDIDATES.split(".")[1])
     full = sorted(_q(copy, f"select * from {CANDIDATES}"), key=repr)
+    assert len(full) > 1000
+    assert incremental == full
+
+
+def _kept_and_rebuilt(db: Path, table: str) -> tuple[set[str], set[str]]:
+    per_resident = _q(
+        db,
+        f"select resident_id, count(*) filter (where value_origin like '%{MARK}'), count(*) "
+        f"from {table} group by resident_id",
+    )
+    kept = {r for r, marked, n in per_resident if marked == n}
+    rebuilt = {r for r, marked, n in per_resident if marked == 0}
+    assert len(kept) + len(rebuilt) == len(per_resident)  # all of a resident's rows, or none
+    return kept, rebuilt
+
+
+def test_round_two_rebuilds_the_lineage_of_changed_residents_only(two_months, tmp_path):
+    db = two_months
+    kept, rebuilt = _kept_and_rebuilt(db, LINEAGE_TABLE)
+    assert (kept, rebuilt) == _kept_and_rebuilt(db, CANDIDATES)
+    assert rebuilt and len(kept) > 2 * len(rebuilt), (len(kept), len(rebuilt))
+    # the published view is the table without its hash
+    view = _q(db, "select * from marts.resident_attribute_lineage order by all")
+    table = _q(db, f"select * exclude (lineage_hash) from {LINEAGE_TABLE} order by all")
+    assert view == table
+
+    copy = tmp_path / "siheyuan.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as conn:
+        for t in (CANDIDATES, LINEAGE_TABLE):
+            conn.execute(f"update {t} set value_origin = replace(value_origin, '{MARK}', '')")
+        incremental = sorted(conn.execute(f"select * from {LINEAGE_TABLE}").fetchall(), key=repr)
+    run_dbt(copy, tmp_path, "run", "--full-refresh", "--select", LINEAGE_TABLE.split(".")[1])
+    full = sorted(_q(copy, f"select * from {LINEAGE_TABLE}"), key=repr)
     assert len(full) > 1000
     assert incremental == full
