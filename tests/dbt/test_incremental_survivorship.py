@@ -86,31 +86,8 @@ def test_a_snapshot_record_relisted_unchanged_keeps_the_batch_of_its_values(two_
     assert all(v == latest == last for _, _, latest, v, last in changed)
 
 
-def test_round_two_ranks_only_changed_residents_and_equals_a_full_build(two_months, tmp_path):
-    db = two_months
-    per_resident = _q(
-        db,
-        f"select resident_id, count(*) filter (where value_origin like '%{MARK}'), count(*) "
-        f"from {CANDIDATES} group by resident_id",
-    )
-    kept = [r for r, marked, n in per_resident if marked == n]
-    ranked = [r for r, marked, n in per_resident if marked == 0]
-    # a resident's rows are kept or ranked again together
-    assert len(kept) + len(ranked) == len(per_resident)
-    assert ranked and len(kept) > 2 * len(ranked), (len(kept), len(ranked))
-
-    copy = tmp_path / "siheyuan.duckdb"
-    shutil.copy(db, copy)
-    with duckdb.connect(str(copy)) as conn:
-        conn.execute(f"update {CANDIDATES} set value_origin = replace(value_origin, '{MARK}', '')")
-        incremental = sorted(conn.execute(f"select * from {CANDIDATES}").fetchall(), key=repr)
-    run_dbt(copy, tmp_path, "run", "--full-refresh", "--select", CANDIDATES.split(".")[1])
-    full = sorted(_q(copy, f"select * from {CANDIDATES}"), key=repr)
-    assert len(full) > 1000
-    assert incremental == full
-
-
 def _kept_and_rebuilt(db: Path, table: str) -> tuple[set[str], set[str]]:
+    """Residents whose rows all carry the round-1 mark (kept) and those with none (rebuilt)."""
     per_resident = _q(
         db,
         f"select resident_id, count(*) filter (where value_origin like '%{MARK}'), count(*) "
@@ -122,23 +99,32 @@ def _kept_and_rebuilt(db: Path, table: str) -> tuple[set[str], set[str]]:
     return kept, rebuilt
 
 
-def test_round_two_rebuilds_the_lineage_of_changed_residents_only(two_months, tmp_path):
-    db = two_months
-    kept, rebuilt = _kept_and_rebuilt(db, LINEAGE_TABLE)
-    assert (kept, rebuilt) == _kept_and_rebuilt(db, CANDIDATES)
-    assert rebuilt and len(kept) > 2 * len(rebuilt), (len(kept), len(rebuilt))
-    # the published view is the table without its hash
-    view = _q(db, "select * from marts.resident_attribute_lineage order by all")
-    table = _q(db, f"select * exclude (lineage_hash) from {LINEAGE_TABLE} order by all")
-    assert view == table
-
+def _assert_equals_a_full_build(db: Path, tmp_path: Path, table: str) -> None:
+    """On a copy without the marks, ``table`` equals a --full-refresh build of it, row for row."""
     copy = tmp_path / "siheyuan.duckdb"
     shutil.copy(db, copy)
     with duckdb.connect(str(copy)) as conn:
         for t in (CANDIDATES, LINEAGE_TABLE):
             conn.execute(f"update {t} set value_origin = replace(value_origin, '{MARK}', '')")
-        incremental = sorted(conn.execute(f"select * from {LINEAGE_TABLE}").fetchall(), key=repr)
-    run_dbt(copy, tmp_path, "run", "--full-refresh", "--select", LINEAGE_TABLE.split(".")[1])
-    full = sorted(_q(copy, f"select * from {LINEAGE_TABLE}"), key=repr)
+        incremental = sorted(conn.execute(f"select * from {table}").fetchall(), key=repr)
+    run_dbt(copy, tmp_path, "run", "--full-refresh", "--select", table.split(".")[1])
+    full = sorted(_q(copy, f"select * from {table}"), key=repr)
     assert len(full) > 1000
     assert incremental == full
+
+
+def test_round_two_ranks_only_changed_residents_and_equals_a_full_build(two_months, tmp_path):
+    kept, ranked = _kept_and_rebuilt(two_months, CANDIDATES)
+    assert ranked and len(kept) > 2 * len(ranked), (len(kept), len(ranked))
+    _assert_equals_a_full_build(two_months, tmp_path, CANDIDATES)
+
+
+def test_round_two_rebuilds_the_lineage_of_changed_residents_only(two_months, tmp_path):
+    db = two_months
+    # exactly the residents the candidates ranked again
+    assert _kept_and_rebuilt(db, LINEAGE_TABLE) == _kept_and_rebuilt(db, CANDIDATES)
+    # the published view is the table without its hash
+    view = _q(db, "select * from marts.resident_attribute_lineage order by all")
+    table = _q(db, f"select * exclude (lineage_hash) from {LINEAGE_TABLE} order by all")
+    assert view == table
+    _assert_equals_a_full_build(db, tmp_path, LINEAGE_TABLE)
