@@ -9,9 +9,11 @@ from siheyuan.standardise.id_number import (
     STATUSES,
     check_char,
     check_id_number,
+    clean_id_number,
     mask_id_number,
     transposition_candidates,
 )
+from siheyuan.standardise.text import strip_spaces
 
 TODAY = date(2026, 11, 1)
 
@@ -113,6 +115,32 @@ def test_check_id_number(raw: str | None, status: str, canonical: str | None) ->
 def test_cleaned_form_is_folded_and_uppercase() -> None:
     got = check_id_number(" " + MAN_X[:-1].translate(FULLWIDTH) + "x ", today=TODAY)
     assert got.cleaned == MAN_X
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "11010519491231002x",
+        "110105 19491231002X",
+        "１１０１０５19491231002X",
+        "110105\u300019491231002X",
+        "\t110105194912310021\n",
+        "4.10102E+17",
+        "ab-12",
+        "",
+        "Ⅻ12",
+    ],
+)
+def test_the_ascii_fast_path_cleans_like_the_general_one(raw: str) -> None:
+    assert clean_id_number(raw) == strip_spaces(raw).upper()
+
+
+def test_check_char_is_mod_11_2_over_exactly_17_digits() -> None:
+    body = "11010519491231002"
+    total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(body))  # ISO 7064 weights
+    assert check_char(body) == "10X98765432"[total % 11] == "X"
+    with pytest.raises(ValueError):
+        check_char(body[:16])
 
 
 def test_a_wrong_check_digit_is_never_corrected() -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from siheyuan.standardise.codes import id_region_codes, province_codes
 from siheyuan.standardise.text import strip_spaces
@@ -77,8 +78,14 @@ class IdNumberCheck:
 
 
 def check_char(first17: str) -> str:
-    """The MOD 11-2 check character for 17 digits."""
-    return CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    """The MOD 11-2 check character for 17 digits.
+
+    ``map`` rather than a generator over ``zip``: the quality gate checks every delivered number
+    (a million a month), and this is about three times faster.
+    """
+    if len(first17) != len(WEIGHTS):
+        raise ValueError("the check character is computed over exactly 17 digits")
+    return CHECK_CHARS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def birth_date_of(id18: str, today: date | None = None) -> date | None:
@@ -118,7 +125,11 @@ def transposition_candidates(id18: str, today: date | None = None) -> list[str]:
 
 def clean_id_number(raw: str | None) -> str:
     """Spaces removed, full-width folded, upper-case (the lowercase ``x`` check character)."""
-    return strip_spaces(raw).upper() if raw is not None else ""
+    if raw is None:
+        return ""
+    if raw.isascii() and raw.isalnum():  # the usual case: nothing to fold or strip
+        return raw.upper()
+    return strip_spaces(raw).upper()
 
 
 def check_id_number(raw: str | None, *, today: date | None = None) -> IdNumberCheck:
