@@ -23,32 +23,6 @@ households as (
     qualify row_number() over (partition by resident_id order by survivor_rank, household_id) = 1
 ),
 
-winners as (
-    select
-        resident_id,
-        any_value(value) filter (where attribute = 'id_number') as id_number,
-        any_value(value) filter (where attribute = 'name') as name,
-        any_value(value) filter (where attribute = 'name_pinyin') as name_pinyin,
-        any_value(value) filter (where attribute = 'former_name') as former_name,
-        any_value(value) filter (where attribute = 'sex_code') as sex_code,
-        any_value(value) filter (where attribute = 'ethnicity_code') as ethnicity_code,
-        cast(any_value(value) filter (where attribute = 'birth_date') as date) as birth_date,
-        any_value(value) filter (where attribute = 'phone_e164') as phone_e164,
-        any_value(value) filter (where attribute = 'phone_kind') as phone_kind,
-        any_value(value) filter (where attribute = 'registered_building_id')
-            as registered_building_key,
-        any_value(value) filter (where attribute = 'residence_building_id')
-            as residence_building_key,
-        any_value(value) filter (where attribute = 'residence_unit_no') as residence_unit_no,
-        any_value(value) filter (where attribute = 'residence_room_no') as residence_room_no,
-        any_value(value) filter (where attribute = 'residence_source') as residence_source,
-        any_value(value) filter (where attribute = 'status') as status,
-        cast(any_value(value) filter (where attribute = 'status_date') as date) as status_date
-    from {{ ref('int_resident_attribute_candidates') }}
-    where rule_rank = 1
-    group by resident_id
-),
-
 agg as (
     select
         resident_id,
@@ -88,7 +62,7 @@ select
     a.source_record_count,
     a.source_datasets
 from agg as a
-inner join winners as w on w.resident_id = a.resident_id
+inner join {{ ref('int_resident_winners') }} as w on w.resident_id = a.resident_id
 left join households as hh on hh.resident_id = a.resident_id
 left join {{ ref('building') }} as rb on rb.building_key = w.residence_building_key
 left join {{ ref('building') }} as gb on gb.building_key = w.registered_building_key

@@ -8,8 +8,10 @@ snapshots, health and hr their changes). Pinned here:
 - ``int_resident_attribute_candidates`` ranks again only the residents whose inputs changed
   (every round-1 row is marked before round 2; a marked row after it was kept, not rebuilt),
   and the table then equals a full build of the same warehouse, row for row;
-- ``int_resident_attribute_lineage`` (the published lineage) rebuilds exactly those residents
-  and equals a full build too.
+- ``int_resident_attribute_lineage`` (the published lineage) and ``int_resident_winners`` (the
+  surviving values side by side, read by ``marts.resident``) rebuild exactly those residents and
+  equal a full build too. Winners are marked in ``former_name`` (no test reads it; round 2 then
+  publishes the mark for kept residents, which nothing here looks at).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ SEED = 17
 MARK = "~kept"
 CANDIDATES = "intermediate.int_resident_attribute_candidates"
 LINEAGE_TABLE = "intermediate.int_resident_attribute_lineage"
+WINNERS = "intermediate.int_resident_winners"
 # a stg_ row's lineage: everything else is the record's values
 LINEAGE = "batch_id, apply_seq, extract_date, file_name, file_sha256, row_number, ingested_at, op"
 
@@ -47,6 +50,7 @@ def two_months(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with duckdb.connect(str(db)) as conn:
         for table in (CANDIDATES, LINEAGE_TABLE):
             conn.execute(f"update {table} set value_origin = value_origin || '{MARK}'")
+        conn.execute(f"update {WINNERS} set former_name = coalesce(former_name, '') || '{MARK}'")
     generate_sample(persons=PERSONS, seed=SEED, out=out, round_no=2)
     assert run_job(out / "landing", warehouse).status == "published"
     return db
@@ -86,11 +90,13 @@ def test_a_snapshot_record_relisted_unchanged_keeps_the_batch_of_its_values(two_
     assert all(v == latest == last for _, _, latest, v, last in changed)
 
 
-def _kept_and_rebuilt(db: Path, table: str) -> tuple[set[str], set[str]]:
+def _kept_and_rebuilt(
+    db: Path, table: str, column: str = "value_origin"
+) -> tuple[set[str], set[str]]:
     """Residents whose rows all carry the round-1 mark (kept) and those with none (rebuilt)."""
     per_resident = _q(
         db,
-        f"select resident_id, count(*) filter (where value_origin like '%{MARK}'), count(*) "
+        f"select resident_id, count(*) filter (where {column} like '%{MARK}'), count(*) "
         f"from {table} group by resident_id",
     )
     kept = {r for r, marked, n in per_resident if marked == n}
@@ -99,17 +105,22 @@ def _kept_and_rebuilt(db: Path, table: str) -> tuple[set[str], set[str]]:
     return kept, rebuilt
 
 
-def _assert_equals_a_full_build(db: Path, tmp_path: Path, table: str) -> None:
+def _assert_equals_a_full_build(db: Path, tmp_path: Path, table: str, min_rows: int = 1000) -> None:
     """On a copy without the marks, ``table`` equals a --full-refresh build of it, row for row."""
     copy = tmp_path / "siheyuan.duckdb"
     shutil.copy(db, copy)
     with duckdb.connect(str(copy)) as conn:
         for t in (CANDIDATES, LINEAGE_TABLE):
             conn.execute(f"update {t} set value_origin = replace(value_origin, '{MARK}', '')")
+        # a kept resident's mark was added to its former name, or to nothing
+        conn.execute(
+            f"update {WINNERS} set former_name = nullif(replace(former_name, '{MARK}', ''), '') "
+            f"where former_name like '%{MARK}'"
+        )
         incremental = sorted(conn.execute(f"select * from {table}").fetchall(), key=repr)
     run_dbt(copy, tmp_path, "run", "--full-refresh", "--select", table.split(".")[1])
     full = sorted(_q(copy, f"select * from {table}"), key=repr)
-    assert len(full) > 1000
+    assert len(full) > min_rows
     assert incremental == full
 
 
@@ -128,3 +139,16 @@ def test_round_two_rebuilds_the_lineage_of_changed_residents_only(two_months, tm
     table = _q(db, f"select * exclude (lineage_hash) from {LINEAGE_TABLE} order by all")
     assert view == table
     _assert_equals_a_full_build(db, tmp_path, LINEAGE_TABLE)
+
+
+def test_round_two_pivots_the_winners_of_changed_residents_only(two_months, tmp_path):
+    db = two_months
+    assert _kept_and_rebuilt(db, WINNERS, "former_name") == _kept_and_rebuilt(db, CANDIDATES)
+    # marts.resident reads the winners: one row each, the same residents
+    [(residents, winners, joined)] = _q(
+        db,
+        f"select (select count(*) from marts.resident), (select count(*) from {WINNERS}), "
+        f"(select count(*) from marts.resident r join {WINNERS} w using (resident_id))",
+    )
+    assert residents == winners == joined
+    _assert_equals_a_full_build(db, tmp_path, WINNERS, min_rows=PERSONS // 2)  # one a resident
