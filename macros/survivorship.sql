@@ -26,3 +26,19 @@
 {% macro survivorship_sensitive_attributes() -%}
     ('id_number', 'phone_e164')
 {%- endmacro %}
+
+{#- The config of a model whose rows are, resident by resident, a function of that resident's
+    inputs alone (int_resident_attribute_candidates, _lineage, int_resident_winners): a run
+    deletes and inserts the residents it rebuilt (delete+insert on resident_id) and the
+    post-hook deletes the residents `parent` no longer has. The hook is a template rendered
+    when it runs, like a hook written in the model. Use: config(**per_resident_incremental('x')). -#}
+{% macro per_resident_incremental(parent) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': 'resident_id',
+        'on_schema_change': 'sync_all_columns',
+        'post_hook': "delete from {{ this }} where resident_id not in (select resident_id from {{ ref('"
+                     ~ parent ~ "') }})",
+    }) }}
+{%- endmacro %}

@@ -32,14 +32,7 @@
 -- rows, the others are deleted and ranked again (delete+insert on resident_id), and a resident
 -- that no longer exists is deleted by the post-hook. A changed model or seed changes every
 -- hash: everything is ranked again. tests/dbt/test_models.py pins it against a full build.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='resident_id',
-    on_schema_change='sync_all_columns',
-    post_hook="delete from {{ this }} where resident_id not in
-               (select resident_id from {{ ref('int_resident_records') }})"
-) }}
+{{ config(**per_resident_incremental('int_resident_records')) }}
 {%- set unread = ['resident_id', 'last_batch_id', 'last_apply_seq', 'last_extract_date',
                   'last_file_name', 'last_row_number', 'survivor_rank',
                   'link_rule', 'link_match_weight', 'linked_to_dataset', 'linked_to_key'] %}

@@ -11,14 +11,7 @@
 -- resident_hash changed (or this model's text: it is part of lineage_hash) and deletes the ones
 -- that no longer exist. The table is read on each resident's status row (every resident's
 -- records state a status); a resident without one is simply rebuilt every run.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='resident_id',
-    on_schema_change='sync_all_columns',
-    post_hook="delete from {{ this }} where resident_id not in
-               (select resident_id from {{ ref('int_resident_attribute_candidates') }})"
-) }}
+{{ config(**per_resident_incremental('int_resident_attribute_candidates')) }}
 with survivors as (
     select
         c.*,

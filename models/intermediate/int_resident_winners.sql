@@ -8,14 +8,7 @@
 -- model's text: both are in winners_hash) changed, and deletes the ones that no longer exist.
 -- The hash is read from each resident's surviving status candidate: every record offers a
 -- status (seed survivorship_trust_order lists every dataset for it), so every resident has one.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='resident_id',
-    on_schema_change='sync_all_columns',
-    post_hook="delete from {{ this }} where resident_id not in
-               (select resident_id from {{ ref('int_resident_attribute_candidates') }})"
-) }}
+{{ config(**per_resident_incremental('int_resident_attribute_candidates')) }}
 with hashes as (
     select c.resident_id, hash(c.resident_hash, '{{ model.checksum.checksum }}') as winners_hash
     from {{ ref('int_resident_attribute_candidates') }} as c
