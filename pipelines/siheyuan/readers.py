@@ -153,12 +153,10 @@ def _read_csv(contract: SourceContract, path: Path) -> ReadResult:
         for cells in reader:
             row_number = last_line + 1  # physical line where this record starts
             last_line = reader.line_num
-            if all(_blank(c) for c in cells):
+            # every cell blank: one strip of the joined cells (a million rows a snapshot)
+            if not "".join(cells).strip():
                 result.problems.append(RowProblem(row_number, "empty_row", "empty row"))
                 continue
-            values = {
-                c: (cells[i] if i < len(cells) and cells[i] != "" else None) for i, c in wanted
-            }
             if len(cells) != len(header):
                 # no source key: in a shifted row the key column holds whatever slid into it
                 # (often an ID number), which must not be stored as if it were the key
@@ -171,7 +169,7 @@ def _read_csv(contract: SourceContract, path: Path) -> ReadResult:
                     )
                 )
                 continue
-            result.rows.append(RawRow(row_number, values))
+            result.rows.append(RawRow(row_number, {c: cells[i] or None for i, c in wanted}))
     except csv.Error as exc:
         raise BatchRejected(
             "unreadable", f"{path.name}: CSV cannot be parsed near line {reader.line_num}: {exc}"

@@ -96,3 +96,43 @@ def test_old_validation_results_and_their_pages_are_pruned(tmp_path: Path) -> No
 
 def test_pruning_without_any_results_is_a_no_op(tmp_path: Path) -> None:
     assert prune_validations(tmp_path, 1) == []
+
+
+def test_derived_columns_by_column_equal_the_row_by_row_rule() -> None:
+    """derive_column gives _derive's answer for every value of every rule, repeats included."""
+    from siheyuan.quality.config import DerivedColumn
+    from siheyuan.quality.semantic import _derive, derive_column
+
+    values = [
+        None,
+        "",
+        "  ",
+        "1990-01-01",
+        "1990-02-30",
+        "1879-12-31",
+        "2026-11-02",
+        "1990-01-01",
+        "110105194912310021",
+        "11010519491231002X",
+        "110105194912310022",
+        " 1990-01-01 ",
+    ]
+    formats = ("%Y-%m-%d",)
+    for rule in ("present", "date_plausible", "id_number_valid"):
+        spec = DerivedColumn(rule=rule, source="x")
+        expected = [_derive(spec, v, date(2026, 11, 1), formats) for v in values]
+        assert derive_column(spec, values, date(2026, 11, 1), formats) == expected, rule
+
+
+def test_the_frame_holds_only_what_the_suite_reads_and_no_sensitive_value() -> None:
+    from siheyuan.quality.semantic import SOURCE_KEY, suite_columns
+
+    contract = load_contracts()[DATASET]
+    settings = load_settings(DATASET)
+    frame = batch_frame(contract, settings, _rows(3), date(2026, 11, 1))
+    assert set(frame.columns) == (suite_columns(settings) - set(contract.sensitive_columns)) | {
+        SOURCE_KEY,
+        *settings.derived,
+    }
+    assert not set(frame.columns) & set(contract.sensitive_columns)
+    assert "登记日期" not in frame.columns  # delivered, but no expectation reads it

@@ -64,6 +64,17 @@ def test_a_bad_value_is_kept_and_a_shifted_row_is_quarantined() -> None:
     assert "出生日期: 2" in (outcome.check.detail or "")  # every misfit collected (lazy)
 
 
+def test_a_repeated_bad_value_is_a_misfit_on_every_row_and_an_empty_one_on_none() -> None:
+    """Each distinct value is judged once (``_by_distinct_value``); the verdict reaches each row."""
+    settings = load_settings("police_hukou").structure
+    rows = [_row(n, 出生日期="19850230") for n in (2, 3, 4)]
+    rows += [_row(5, 出生日期=None), _row(6, 性别="X", 出生日期="19850230"), _row(7)]
+    outcome = check_structure(HUKOU, settings, rows)
+    assert len(outcome.kept) == 6
+    assert "出生日期: 4" in (outcome.check.detail or "")
+    assert "性别: 1" in (outcome.check.detail or "")
+
+
 def test_every_dataset_has_a_schema_and_settings_aligned_with_its_contract() -> None:
     for dataset, contract in CONTRACTS.items():
         settings = load_settings(dataset)

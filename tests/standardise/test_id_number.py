@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from siheyuan.standardise.codes import id_region_codes
 from siheyuan.standardise.id_number import (
     STATUSES,
     check_char,
     check_id_number,
     clean_id_number,
+    id_numbers_usable,
     mask_id_number,
     transposition_candidates,
 )
@@ -195,3 +197,49 @@ def test_mask_id_number(value: str | None, masked: str) -> None:
 def test_mask_never_shows_the_birth_date() -> None:
     for raw in (WOMAN, OLD15, MAN_X, "x" * 40):
         assert WOMAN[6:14] not in mask_id_number(raw)
+
+
+def _near_misses(valid: str) -> list[str]:
+    """Every one-character change of a valid number, and the forms a delivery gives it."""
+    out = [valid[:i] + c + valid[i + 1 :] for i in range(18) for c in "0123456789X"]
+    out += [valid.lower(), " " + valid, valid.translate(FULLWIDTH), valid[:17], valid + "0"]
+    return out
+
+
+def test_the_column_judgement_equals_one_number_at_a_time() -> None:
+    """The gate's array arithmetic gives ``check_id_number(...).usable`` for every value."""
+    import random
+
+    rng = random.Random(7)
+    values: list[str | None] = [None, "", "   ", OLD15, "4.10102E+17", "410102199001011000"]
+    for born in (
+        "19000229",
+        "20000229",
+        "19960229",
+        "19970229",
+        "18791231",
+        "18800101",
+        "20261101",
+        "20261102",
+        "19851301",
+        "19850100",
+        "19850431",
+        "19850430",
+    ):
+        values.append(make_id("330106", born, "124"))
+    for valid in (WOMAN, MAN_X, FLOATING, HISTORIC, make_id("330100", "19850302", "124")):
+        values += _near_misses(valid)
+    for _ in range(2000):  # random digits: mostly bad regions, dates and check characters
+        values.append(
+            "".join(rng.choice("0123456789") for _ in range(17)) + rng.choice("0123456789Xx")
+        )
+    regions = sorted(id_region_codes())[:: max(1, len(id_region_codes()) // 200)]
+    regions += ["330000", "330100", "990101"]  # a province, a prefecture, no such province
+    for _ in range(2000):  # real regions, any day, any check character: every outcome
+        born = f"{rng.randint(1870, 2030)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}"
+        body = rng.choice(regions) + born + f"{rng.randint(0, 999):03d}"
+        values.append(body + rng.choice([check_char(body)] * 5 + list("0123456789Xx")))
+    expected = [check_id_number(v, today=TODAY).usable for v in values]
+    assert id_numbers_usable(values, TODAY) == expected
+    assert any(expected) and not all(expected)
+    assert id_numbers_usable([], TODAY) == []
