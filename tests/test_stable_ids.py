@@ -149,3 +149,44 @@ def test_isolated_overlaps_settled_in_sql_give_what_the_greedy_gives() -> None:
         got = cluster_ids_table(records, previous, history, KEY).to_pylist()
         assert got == _greedy_alone(records, previous, used), seed
         assert len({r["resident_id"] for r in got}) == len(got)
+
+
+def _ids_table(rows: list[tuple[str, str, str]]) -> pa.Table:
+    """Records as (source_key, anchor, anchor_resident_id), all in one dataset."""
+    return pa.table(
+        {
+            "source_dataset": ["health_records"] * len(rows),
+            "source_key": [k for k, _, _ in rows],
+            "anchor": [a for _, a, _ in rows],
+            "anchor_resident_id": [i for _, _, i in rows],
+        }
+    )
+
+
+def test_fresh_clusters_settled_in_sql_never_share_an_id_with_the_greedys() -> None:
+    """A first run settles every cluster in SQL; a forced collision goes through the greedy."""
+    empty_prev = pa.table(
+        {
+            "source_dataset": pa.array([], pa.string()),
+            "source_key": pa.array([], pa.string()),
+            "resident_id": pa.array([], pa.string()),
+        }
+    )
+    retired_anchor, fresh_anchor = "id:b", "id:a"
+    retired = rid(retired_anchor)
+    history = pa.table({"old_resident_id": [retired], "new_resident_id": [None]})
+    # the fresh cluster's own id is what the retired anchor's second try would be
+    records = _ids_table(
+        [
+            ("1", fresh_anchor, rid(f"{retired_anchor}#2")),
+            ("2", retired_anchor, retired),
+            ("3", "id:c", rid("id:c")),
+            ("4", "id:d", rid("id:c")),
+        ]  # two anchors, one id
+    )
+    got = {r["anchor"]: r for r in cluster_ids_table(records, empty_prev, history, KEY).to_pylist()}
+    assert got[fresh_anchor]["resident_id"] == rid(f"{retired_anchor}#2")  # sorts first: greedy's
+    assert got[retired_anchor]["resident_id"] == rid(f"{retired_anchor}#3")
+    assert got["id:c"]["resident_id"] == rid("id:c") and got["id:d"]["resident_id"] == rid("id:d#2")
+    assert all(r["id_basis"] == "new" for r in got.values())
+    assert got == {r["anchor"]: r for r in _greedy_alone(records, empty_prev, {retired})}
