@@ -33,6 +33,16 @@ anchors as (
             else id_anchor
         end as anchor
     from cluster_anchors
+),
+
+-- the anchor's keyed hash once per cluster, not once per record
+anchor_ids as (
+    select
+        a.cluster_link_id,
+        a.anchor,
+        {{ stable_id('R', 'a.anchor') }} as anchor_resident_id
+    from anchors as a
+    {{ id_key_join() }}
 )
 
 select
@@ -45,8 +55,7 @@ select
     o.source_key as linked_to_key,
     c.id_conflict,
     c.cluster_link_id,
-    {{ stable_id('R', 'a.anchor') }} as anchor_resident_id
+    a.anchor_resident_id
 from clusters as c
-inner join anchors as a on a.cluster_link_id = c.cluster_link_id
+inner join anchor_ids as a on a.cluster_link_id = c.cluster_link_id
 left join clusters as o on o.link_id = c.linked_to_link_id
-{{ id_key_join() }}
