@@ -270,7 +270,9 @@ select
         where c.value is not null
           and (rl.conflicts <> 'stated' or c.value_origin <> 'activity')
     ) over per_attribute as distinct_value_count,
-    c.resident_hash
+    c.resident_hash,
+    -- the dbt invocation that wrote the row: the uniqueness test checks only what a build wrote
+    '{{ invocation_id }}' as built_by
 from offered as c
 inner join rules as rl on rl.attribute = c.attribute
 -- a dataset not in the attribute's trust order does not give it

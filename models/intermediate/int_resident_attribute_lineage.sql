@@ -51,7 +51,9 @@ select
     c.rule,
     cast(c.candidate_count as integer) as candidate_count,
     cast(c.distinct_value_count as integer) as distinct_value_count,
-    c.lineage_hash
+    c.lineage_hash,
+    -- the dbt invocation that wrote the row: the uniqueness test checks only what a build wrote
+    '{{ invocation_id }}' as built_by
 -- the counts are the candidate table's window counts over the resident's attribute
 from survivors as c
 {{ id_key_join() }}

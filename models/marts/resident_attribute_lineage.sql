@@ -8,7 +8,8 @@
 -- Sensitive values (ID number, phone) are not copied here: value is NULL for them; the value
 -- is in marts.resident. A building attribute's value is the published building id.
 -- The rows are int_resident_attribute_lineage's, which is incremental (only the residents
--- whose candidates changed are rebuilt); this view leaves out its bookkeeping hash.
+-- whose candidates changed are rebuilt); this view leaves out its bookkeeping (the hash, the
+-- invocation that wrote the row).
 {{ config(materialized='view') }}
-select * exclude (lineage_hash)
+select * exclude (lineage_hash, built_by)
 from {{ ref('int_resident_attribute_lineage') }}

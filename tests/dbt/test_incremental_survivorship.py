@@ -29,6 +29,7 @@ PERSONS = 400
 SEED = 17
 MARK = "~kept"
 CANDIDATES = "intermediate.int_resident_attribute_candidates"
+CANDIDATES_MODEL = CANDIDATES.split(".")[1]
 LINEAGE_TABLE = "intermediate.int_resident_attribute_lineage"
 WINNERS = "intermediate.int_resident_winners"
 # a stg_ row's lineage: everything else is the record's values
@@ -117,9 +118,11 @@ def _assert_equals_a_full_build(db: Path, tmp_path: Path, table: str, min_rows: 
             f"update {WINNERS} set former_name = nullif(replace(former_name, '{MARK}', ''), '') "
             f"where former_name like '%{MARK}'"
         )
-        incremental = sorted(conn.execute(f"select * from {table}").fetchall(), key=repr)
+        # built_by names the invocation that wrote a row: the one column that must differ
+        rows = f"select {'*' if table == WINNERS else '* exclude (built_by)'} from {table}"
+        incremental = sorted(conn.execute(rows).fetchall(), key=repr)
     run_dbt(copy, tmp_path, "run", "--full-refresh", "--select", table.split(".")[1])
-    full = sorted(_q(copy, f"select * from {table}"), key=repr)
+    full = sorted(_q(copy, rows), key=repr)
     assert len(full) > min_rows
     assert incremental == full
 
@@ -136,7 +139,7 @@ def test_round_two_rebuilds_the_lineage_of_changed_residents_only(two_months, tm
     assert _kept_and_rebuilt(db, LINEAGE_TABLE) == _kept_and_rebuilt(db, CANDIDATES)
     # the published view is the table without its hash
     view = _q(db, "select * from marts.resident_attribute_lineage order by all")
-    table = _q(db, f"select * exclude (lineage_hash) from {LINEAGE_TABLE} order by all")
+    table = _q(db, f"select * exclude (lineage_hash, built_by) from {LINEAGE_TABLE} order by all")
     assert view == table
     _assert_equals_a_full_build(db, tmp_path, LINEAGE_TABLE)
 
@@ -152,3 +155,51 @@ def test_round_two_pivots_the_winners_of_changed_residents_only(two_months, tmp_
     )
     assert residents == winners == joined
     _assert_equals_a_full_build(db, tmp_path, WINNERS, min_rows=PERSONS // 2)  # one a resident
+
+
+def test_the_uniqueness_test_checks_what_a_build_wrote_and_a_test_run_checks_all(
+    two_months, tmp_path
+):
+    """A build checks the rows it wrote against the whole table; ``dbt test`` checks every row."""
+    db = two_months
+    # round 2 wrote exactly the residents it ranked again
+    kept, ranked = _kept_and_rebuilt(db, CANDIDATES)
+    [(latest,)] = _q(
+        db, f"select max_by(built_by, value_origin not like '%{MARK}') from {CANDIDATES}"
+    )
+    written = {
+        r
+        for (r,) in _q(
+            db, f"select distinct resident_id from {CANDIDATES} where built_by = '{latest}'"
+        )
+    }
+    assert written == ranked
+    test_name = "unique_combination_int_resident_attribute_candidates"
+    named = {r for (r,) in _q(db, f"select resident_id from {CANDIDATES} where attribute = 'name'")}
+    x, y = sorted(kept & named)[:2]
+
+    def with_repeat(folder: str, rank_x_again: bool) -> Path:
+        """A copy where y also offers x's name (a repeat across residents); x's own rows are
+        deleted when it is to be ranked again."""
+        copy = tmp_path / folder / "siheyuan.duckdb"
+        copy.parent.mkdir()
+        shutil.copy(db, copy)
+        with duckdb.connect(str(copy)) as conn:
+            conn.execute(
+                f"insert into {CANDIDATES} select * replace ('{y}' as resident_id) "
+                f"from {CANDIDATES} where resident_id = '{x}' and attribute = 'name'"
+            )
+            if rank_x_again:
+                conn.execute(f"delete from {CANDIDATES} where resident_id = '{x}'")
+        return copy
+
+    # a build that ranks x again writes the rows that reveal the repeat
+    built = with_repeat("built", rank_x_again=True)
+    out = run_dbt(built, built.parent, "build", "--select", CANDIDATES_MODEL, fails=True)
+    assert test_name in out and "FAIL" in out
+    # a build that wrote neither row does not look at them (they passed when written) ...
+    alone = with_repeat("alone", rank_x_again=False)
+    run_dbt(alone, alone.parent, "build", "--select", CANDIDATES_MODEL)
+    # ... and dbt test on its own checks every row
+    out = run_dbt(alone, alone.parent, "test", "--select", CANDIDATES_MODEL, fails=True)
+    assert test_name in out and "FAIL" in out

@@ -374,8 +374,9 @@ def build_fixture(db_path: Path) -> None:
     con.close()
 
 
-def run_dbt(db: Path, tmp: Path, *args: str) -> None:
-    """``dbt <args>`` on the fixture warehouse; fails the test with dbt's output tail."""
+def run_dbt(db: Path, tmp: Path, *args: str, fails: bool = False) -> str:
+    """``dbt <args>`` on the fixture warehouse; its output. Fails the test with dbt's output
+    tail when dbt fails (or, with ``fails``, when it does not)."""
     env = {**os.environ, "SIHEYUAN_DUCKDB_PATH": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     proc = subprocess.run(
         [
@@ -397,7 +398,8 @@ def run_dbt(db: Path, tmp: Path, *args: str) -> None:
         timeout=300,
         check=False,
     )
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert (proc.returncode != 0) is fails, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc.stdout
 
 
 @pytest.fixture(scope="module")
