@@ -32,6 +32,7 @@ from siheyuan.quality.config import (
     DerivedColumn,
     QualitySettings,
 )
+from siheyuan.quality.distinct import judge_distinct
 from siheyuan.quality.results import CheckResult
 from siheyuan.quality.structure import parse_declared_date
 from siheyuan.readers import RawRow
@@ -81,10 +82,11 @@ def derive_column(
     distinct value is judged once.
     """
     if rule.rule != "id_number_valid":
-        codes, uniques = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=True)
-        judged = [_derive(rule, v, extract_date, formats) for v in uniques]
-        missing = _derive(rule, None, extract_date, formats)
-        return [missing if code < 0 else judged[code] for code in codes.tolist()]
+        return judge_distinct(
+            raw,
+            lambda v: _derive(rule, v, extract_date, formats),
+            missing=_derive(rule, None, extract_date, formats),
+        )
     blank = [v is None or not v.strip() for v in raw]
     usable = id_numbers_usable(
         ["" if b else v for v, b in zip(raw, blank, strict=True)], extract_date

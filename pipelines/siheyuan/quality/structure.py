@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from siheyuan.contracts import ColumnSpec, SourceContract
 from siheyuan.quality.config import STRUCTURE, StructureSettings
+from siheyuan.quality.distinct import judge_distinct
 from siheyuan.quality.results import CheckResult
 from siheyuan.readers import RawRow, RowProblem
 
@@ -102,9 +102,8 @@ def _by_distinct_value(test: Callable[[str], bool]) -> Callable[[pd.Series], pd.
     """
 
     def check(column: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        verdicts = np.array([bool(test(v)) for v in uniques] + [True], dtype=bool)
-        return pd.Series(verdicts[codes], index=column.index)  # code -1: the trailing True
+        verdicts = judge_distinct(column, lambda v: bool(test(v)), missing=True)
+        return pd.Series(verdicts, index=column.index, dtype=bool)
 
     return check
 

@@ -222,9 +222,9 @@ def id_numbers_usable(values: Sequence[str | None], today: date) -> list[bool]:
     is unusable. Any other value (spaces, full-width digits, 15 digits, Excel forms) goes
     through :func:`check_id_number` itself.
     """
-    result = np.zeros(len(values), dtype=bool)
     if not len(values):
         return []
+    result = np.zeros(len(values), dtype=bool)
     column = pa.array(values, type=pa.string())
     fast = pc.fill_null(pc.match_substring_regex(column, _ID18_ASCII), False)
     fast_rows = np.flatnonzero(fast.to_numpy(zero_copy_only=False))
@@ -243,8 +243,7 @@ def id_numbers_usable(values: Sequence[str | None], today: date) -> list[bool]:
         month_ok = (month >= 1) & (month <= 12)
         days = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + (leap & (month == 2))
         ymd = year * 10_000 + month * 100 + day
-        earliest = EARLIEST_BIRTH.year * 10_000 + EARLIEST_BIRTH.month * 100 + EARLIEST_BIRTH.day
-        latest = today.year * 10_000 + today.month * 100 + today.day
+        earliest, latest = (int(d.strftime("%Y%m%d")) for d in (EARLIEST_BIRTH, today))
         region = digits[:, :6] @ 10 ** np.arange(5, -1, -1, dtype=np.int64)
         result[fast_rows] = (
             (expected == last)
