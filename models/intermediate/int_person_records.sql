@@ -13,7 +13,9 @@
     value_batch_id, value_apply_seq, value_extract_date, value_row_number
 {%- endset %}
 
-with police_hukou as (
+-- The dataset CTEs are not materialized: each reader (the union, the code lookups) scans only
+-- the columns it needs.
+with police_hukou as not materialized (
     select
         {{ lineage_cols }},
         1 as source_priority,
@@ -37,7 +39,7 @@ with police_hukou as (
     from {{ ref('int_police__hukou_current') }}
 ),
 
-police_floating as (
+police_floating as not materialized (
     select
         {{ lineage_cols }},
         2 as source_priority,
@@ -53,7 +55,7 @@ police_floating as (
     from {{ ref('int_police__floating_current') }}
 ),
 
-hr_insured as (
+hr_insured as not materialized (
     select
         {{ lineage_cols }},
         3 as source_priority,
@@ -71,7 +73,7 @@ hr_insured as (
     from {{ ref('int_hr__insured_current') }}
 ),
 
-civil_assistance as (
+civil_assistance as not materialized (
     select
         {{ lineage_cols }},
         4 as source_priority,
@@ -90,7 +92,7 @@ civil_assistance as (
     from {{ ref('int_civil_affairs__assistance_current') }}
 ),
 
-health_records as (
+health_records as not materialized (
     select
         {{ lineage_cols }},
         5 as source_priority,
@@ -108,7 +110,8 @@ health_records as (
     from {{ ref('int_health__records_current') }}
 ),
 
-unioned as (
+-- not materialized: the code lookups below read one column of it each
+unioned as not materialized (
     -- union by name: columns a dataset lacks become NULL
     select * from police_hukou
     union all by name select * from police_floating
@@ -124,6 +127,41 @@ ethnicity_alias as (
     select name, code from {{ ref('gb3304_ethnicity') }}
     union
     select short_name, code from {{ ref('gb3304_ethnicity') }}
+),
+
+-- The code columns joined per distinct delivered spelling: the folding (regular expressions and
+-- a translate) runs once per spelling, not once per record (at a million persons it was most
+-- of this model's time). A spelling matches the same code rows as before, so the join back on
+-- the raw text gives every record the rows the per-record join gave.
+sex_codes as (
+    select v.raw, s.code
+    from (select distinct sex_raw as raw from unioned where sex_raw is not null) as v
+    inner join {{ ref('gbt2261_sex_alias') }} as s
+        on s.alias = {{ fold_fullwidth(strip_spaces('v.raw')) }}
+),
+
+ethnicity_codes as (
+    select v.raw, e.code
+    from (select distinct ethnicity_raw as raw from unioned where ethnicity_raw is not null) as v
+    inner join ethnicity_alias as e
+        on e.alias = {{ code_text(fold_fullwidth(strip_spaces('v.raw'))) }}
+),
+
+relation_codes as (
+    select v.raw, r.code
+    from (select distinct relation_raw as raw from unioned where relation_raw is not null) as v
+    inner join {{ ref('gbt4761_relation') }} as r
+        on r.code = {{ code_text(fold_fullwidth(strip_spaces('v.raw'))) }}
+),
+
+applicant_relation_codes as (
+    select v.raw, c.code
+    from (
+        select distinct relation_to_applicant_raw as raw
+        from unioned where relation_to_applicant_raw is not null
+    ) as v
+    inner join {{ ref('civil_relation_to_applicant') }} as c
+        on c.text = {{ strip_spaces('v.raw') }}
 ),
 
 standardised as (
@@ -155,14 +193,10 @@ standardised as (
     left join {{ ref('int_std__id_numbers') }} as gids on gids.id_number_raw = u.guardian_id_raw
     left join {{ ref('int_std__names') }} as nm on nm.name_raw = u.name
     left join {{ ref('int_std__phones') }} as ph on ph.phone_raw = u.phone_raw
-    left join {{ ref('gbt2261_sex_alias') }} as sex
-        on sex.alias = {{ fold_fullwidth(strip_spaces('u.sex_raw')) }}
-    left join ethnicity_alias as eth
-        on eth.alias = {{ code_text(fold_fullwidth(strip_spaces('u.ethnicity_raw'))) }}
-    left join {{ ref('gbt4761_relation') }} as rel
-        on rel.code = {{ code_text(fold_fullwidth(strip_spaces('u.relation_raw'))) }}
-    left join {{ ref('civil_relation_to_applicant') }} as car
-        on car.text = {{ strip_spaces('u.relation_to_applicant_raw') }}
+    left join sex_codes as sex on sex.raw = u.sex_raw
+    left join ethnicity_codes as eth on eth.raw = u.ethnicity_raw
+    left join relation_codes as rel on rel.raw = u.relation_raw
+    left join applicant_relation_codes as car on car.raw = u.relation_to_applicant_raw
     left join {{ ref('int_std__dates') }} as bd
         on bd.date_raw = u.birth_date_raw
        and bd.from_spreadsheet = (u.source_dataset = 'civil_assistance')
