@@ -7,8 +7,17 @@ same id.
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
-from siheyuan.stable_ids import Overlap, assign_ids, cluster_ids_table, resident_id_for
+from siheyuan.stable_ids import (
+    ID_HISTORY_TABLE,
+    ID_MAP_TABLE,
+    Overlap,
+    assign_ids,
+    cluster_ids_table,
+    commit_ids,
+    resident_id_for,
+)
 
 KEY = "test-key"
 
@@ -190,3 +199,46 @@ def test_fresh_clusters_settled_in_sql_never_share_an_id_with_the_greedys() -> N
     assert got["id:c"]["resident_id"] == rid("id:c") and got["id:d"]["resident_id"] == rid("id:d#2")
     assert all(r["id_basis"] == "new" for r in got.values())
     assert got == {r["anchor"]: r for r in _greedy_alone(records, empty_prev, {retired})}
+
+
+def _map_db(links: list[tuple[str, str, str]]) -> duckdb.DuckDBPyConnection:
+    """A database with the tables commit_ids reads and writes, and ``links`` as this run's."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA meta; CREATE SCHEMA intermediate; CREATE SCHEMA marts")
+    conn.execute(
+        f"CREATE TABLE {ID_MAP_TABLE} (source_dataset VARCHAR, source_key VARCHAR, "
+        "resident_id VARCHAR, since_version INTEGER)"
+    )
+    conn.execute(
+        f"CREATE TABLE {ID_HISTORY_TABLE} (version_number INTEGER, old_resident_id VARCHAR, "
+        "new_resident_id VARCHAR, event VARCHAR, record_count INTEGER, reason VARCHAR, "
+        "recorded_at TIMESTAMP)"
+    )
+    conn.execute(
+        "CREATE TABLE marts.resident_id_event (old_resident_id VARCHAR, new_resident_id VARCHAR, "
+        "event VARCHAR, record_count INTEGER, reason VARCHAR)"
+    )
+    _set_links(conn, links)
+    return conn
+
+
+def _set_links(conn: duckdb.DuckDBPyConnection, links: list[tuple[str, str, str]]) -> None:
+    conn.execute(
+        "CREATE OR REPLACE TABLE intermediate.int_resident_links "
+        "(source_dataset VARCHAR, source_key VARCHAR, resident_id VARCHAR)"
+    )
+    conn.executemany("INSERT INTO intermediate.int_resident_links VALUES (?, ?, ?)", links)
+
+
+def test_commit_ids_keeps_an_unchanged_record_since_its_version_and_drops_gone_ones() -> None:
+    conn = _map_db([("police_hukou", "1", "R1"), ("police_hukou", "2", "R1"), ("hr", "3", "R3")])
+    commit_ids(conn, 1)
+    # version 2: record 2 moved to R2, record 3 is gone, record 4 is new, record 1 is unchanged
+    _set_links(conn, [("police_hukou", "1", "R1"), ("police_hukou", "2", "R2"), ("hr", "4", "R4")])
+    commit_ids(conn, 2)
+    rows = conn.execute(f"SELECT * FROM {ID_MAP_TABLE} ORDER BY source_dataset, source_key")
+    assert rows.fetchall() == [
+        ("hr", "4", "R4", 2),
+        ("police_hukou", "1", "R1", 1),
+        ("police_hukou", "2", "R2", 2),
+    ]

@@ -322,7 +322,11 @@ def _cache_table(
     review_weight: float,
     outcome: CacheOutcome,
 ) -> pa.Table:
-    """Record rows (what each record was) and pair rows (what each pair scored), one table."""
+    """Record rows (what each record was) and pair rows (what each pair scored), one table.
+
+    In no particular order: every reader selects by kind and joins on link ids, and the
+    clustering sorts its edges itself (sorting 2.4M rows here cost 0.8 s at a million persons).
+    """
     weights = [c for c in pairs.column_names if c.startswith("mw_")]
     nulls = ", ".join(f"cast(null as double) as {w}" for w in weights)
     consts = (
@@ -347,7 +351,6 @@ def _cache_table(
         from pairs as p
         join state as l on l.link_id = p.link_id_l
         join state as r on r.link_id = p.link_id_r
-        order by kind desc, link_id_l, link_id_r
         """
     ).to_arrow_table()
 
