@@ -352,3 +352,28 @@ def test_an_unknown_column_is_refused_when_the_views_are_written(tmp_path: Path)
     write_base_tables(version_dir)
     with pytest.raises(ConfigurationError, match="unknown column"):
         write_views(version_dir, KEY, AS_OF, load_policy(bad))
+
+
+def test_a_whole_table_in_the_clear_is_the_base_file_copied(tmp_path: Path) -> None:
+    # every consumer is granted every column of building in the clear: once the base file holds
+    # exactly those columns (no internal_note), each view is the base file byte for byte; a
+    # table with a column outside the grant is still projected (default deny)
+    write_base_tables(tmp_path)
+    grant = load_policy().grants["police"]["building"]
+    base = tmp_path / "building.parquet"
+    conn = duckdb.connect()
+    try:
+        cols = ", ".join(f'"{c}"' for c in grant)
+        conn.execute(
+            f"COPY (SELECT {cols} FROM read_parquet('{base}')) TO '{base}.tmp' (FORMAT parquet)"
+        )
+    finally:
+        conn.close()
+    Path(f"{base}.tmp").replace(base)
+    views = write_views(tmp_path, KEY, AS_OF)
+    for consumer in CONSUMERS:
+        view = tmp_path / VIEWS_DIR / consumer / "building.parquet"
+        assert view.read_bytes() == base.read_bytes()
+        assert views[consumer]["building"]["rows"] == 2
+    police_resident = tmp_path / VIEWS_DIR / "police" / "resident.parquet"
+    assert "internal_note" not in read(police_resident)[0]
