@@ -34,6 +34,8 @@ from siheyuan.cli_bench import bench
         ("model.siheyuan.int_std__names", "standardise"),
         ("model.siheyuan.int_addresses", "standardise"),
         ("model.siheyuan.int_person_records", "standardise"),
+        ("model.siheyuan.int_person_link_features", "standardise"),
+        ("model.siheyuan.int_person_pair_cache", "resolve"),
         ("model.siheyuan.int_person_match_pairs", "resolve"),
         ("model.siheyuan.int_person_clusters", "resolve"),
         ("model.siheyuan.int_resident_ids", "resolve"),
@@ -155,6 +157,7 @@ def test_tiny_bench_reports_every_stage(tmp_path: Path) -> None:
     assert data["bare_splink"]["wall_seconds"] > 0
     assert data["bare_splink"]["pairs"] > 0
     assert data["resolve_to_bare_ratio"] > 0
+    assert data["resolve_with_link_features_to_bare_ratio"] > data["resolve_to_bare_ratio"]
     assert 0 < data["round_2_changed_share"] < 1
     assert data["round_2_target_share"] == 0.01
     assert 0 < data["round_2_change_scale"] < 1
@@ -166,4 +169,6 @@ def test_tiny_bench_reports_every_stage(tmp_path: Path) -> None:
     assert second["scoring_mode"] == "incremental"
     assert 0 < second["changed_records"] < second["records"] // 4
     assert "int_person_pair_cache" in second["models"]
+    assert "int_person_link_features" not in second["models"]
+    assert second["link_features_seconds"] > 0
     assert "scoring incremental" in result.output

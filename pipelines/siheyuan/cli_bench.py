@@ -122,12 +122,15 @@ def bench(
         f"round-1 rows), {result['round_2_changed_rows']:,} changed records in the truth "
         f"({result['round_2_changed_share']:.2%}); round 2 took "
         f"{result['round_2_to_round_1_time']:.1%} of round 1's time; "
-        f"resolve / bare Splink = {result['resolve_to_bare_ratio']}"
+        f"resolve / bare Splink = {result['resolve_to_bare_ratio']} "
+        f"({result['resolve_with_link_features_to_bare_ratio']} with building the link "
+        "features, the rows bare Splink starts from)"
     )
     for run in result["runs"]:
         work = run.get("resolve") or {}
         if work.get("scoring_mode"):
             models = ", ".join(f"{k} {v:.2f} s" for k, v in work["models"].items())
+            models += f"; int_person_link_features {work['link_features_seconds']:.2f} s"
             console.print(
                 f"{run['label']}: scoring {work['scoring_mode']}, {work['changed_records']:,} "
                 f"of {work['records']:,} records scored, {work['scored_pairs']:,} pairs; {models}"
