@@ -423,6 +423,11 @@ def calibrate_change_scale(
     return best["scale"], tried
 
 
+def _ratio(seconds: float, bare_seconds: float) -> float | None:
+    """A stage's seconds over bare Splink's, or None when bare Splink took no measurable time."""
+    return round(seconds / bare_seconds, 2) if bare_seconds > 0 else None
+
+
 def run_bench(
     persons: int,
     seed: int,
@@ -481,15 +486,11 @@ def run_bench(
         else 0.0,
         "runs": [full.as_dict(), delta.as_dict()],
         "bare_splink": bare,
-        "resolve_to_bare_ratio": round(resolve_secs / bare["wall_seconds"], 2)
-        if bare["wall_seconds"] > 0
-        else None,
-        # the ratio as results before 2026-12-07 counted it: building the features included
-        "resolve_with_link_features_to_bare_ratio": round(
-            (resolve_secs + features_secs) / bare["wall_seconds"], 2
-        )
-        if bare["wall_seconds"] > 0
-        else None,
+        "resolve_to_bare_ratio": _ratio(resolve_secs, bare["wall_seconds"]),
+        # the ratio as results before 07df7dd counted it: building the features included
+        "resolve_with_link_features_to_bare_ratio": _ratio(
+            resolve_secs + features_secs, bare["wall_seconds"]
+        ),
         "round_2_to_round_1_time": round(delta.wall_seconds / full.wall_seconds, 3),
     }
     results_dir.mkdir(parents=True, exist_ok=True)

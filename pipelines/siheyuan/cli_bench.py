@@ -102,7 +102,7 @@ def bench(
     change_scale: float | None,
 ) -> None:
     """Time the full job per stage on generated data, then a generated round of changes."""
-    from siheyuan.bench import run_bench
+    from siheyuan.bench import LINK_FEATURES_MODEL, run_bench
 
     folder = folder or Path(tempfile.mkdtemp(prefix=f"siheyuan-bench-{persons}-"))
     results_dir = results_dir or project_root() / "bench" / "results"
@@ -130,7 +130,7 @@ def bench(
         work = run.get("resolve") or {}
         if work.get("scoring_mode"):
             models = ", ".join(f"{k} {v:.2f} s" for k, v in work["models"].items())
-            models += f"; int_person_link_features {work['link_features_seconds']:.2f} s"
+            models += f"; {LINK_FEATURES_MODEL} {work['link_features_seconds']:.2f} s"
             console.print(
                 f"{run['label']}: scoring {work['scoring_mode']}, {work['changed_records']:,} "
                 f"of {work['records']:,} records scored, {work['scored_pairs']:,} pairs; {models}"
